@@ -1,0 +1,42 @@
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+# The order apps and models appear in on the back-office home page: what an operator does
+# most comes first.
+APP_ORDER = ["marketplaces", "accounts", "notifications", "django_tasks_db", "auth"]
+MODEL_ORDER = {
+    "marketplaces": ["Membership", "Marketplace"],
+    "accounts": ["User", "Organisation", "BusinessSector"],
+}
+
+
+class HallesAdminSite(admin.AdminSite):
+    site_header = _("Halles back-office")
+    site_title = _("Halles back-office")
+    index_title = _("Run your marketplaces")
+    index_template = "backoffice/index.html"
+
+    def get_app_list(self, request, app_label=None):
+        apps = super().get_app_list(request, app_label)
+        rank = {label: i for i, label in enumerate(APP_ORDER)}
+        apps.sort(key=lambda app: rank.get(app["app_label"], len(rank)))
+        for app in apps:
+            order = MODEL_ORDER.get(app["app_label"])
+            if order:
+                app["models"].sort(
+                    key=lambda m: order.index(m["object_name"])
+                    if m["object_name"] in order
+                    else len(order)
+                )
+        return apps
+
+    def each_context(self, request):
+        context = super().each_context(request)
+        from halles.marketplaces.selectors import pending_memberships_for
+
+        if request.user.is_active and request.user.is_staff:
+            context["pending_approvals"] = pending_memberships_for(request.user).count()
+        return context
+
+
+site = admin.site

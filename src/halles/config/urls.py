@@ -1,0 +1,26 @@
+import re
+
+from django.conf import settings
+from django.urls import include, path, re_path
+from django.views.static import serve
+
+from halles.backoffice.site import site
+
+urlpatterns = [
+    path("admin/", site.urls),
+    path("", include("halles.storefront.urls")),
+]
+if settings.SERVE_MEDIA:
+    # Uploaded files (logos, product images); a production web server may serve them instead.
+    urlpatterns += [
+        re_path(
+            r"^%s(?P<path>.*)$" % re.escape(settings.MEDIA_URL.lstrip("/")),
+            serve,
+            {"document_root": settings.MEDIA_ROOT},
+        )
+    ]
+
+handler404 = "halles.storefront.errors.not_found"
+handler500 = "halles.storefront.errors.server_error"
+handler403 = "halles.storefront.errors.permission_denied"
+handler400 = "halles.storefront.errors.bad_request"
