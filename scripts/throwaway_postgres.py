@@ -62,22 +62,47 @@ def main(argv: list[str]) -> int:
     try:
         run_pg(
             os.path.join(bindir, "initdb"),
-            "-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-locale",
+            "-D",
+            data,
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--no-locale",
             stdout=subprocess.DEVNULL,
         )
         options = (
             f"-p {port} -c listen_addresses=127.0.0.1 -k {sockets} -c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
         )
-        run_pg(os.path.join(bindir, "pg_ctl"), "-D", data, "-l", log, "-o", options, "-w", "start",
-               stdout=subprocess.DEVNULL)
+        run_pg(
+            os.path.join(bindir, "pg_ctl"),
+            "-D",
+            data,
+            "-l",
+            log,
+            "-o",
+            options,
+            "-w",
+            "start",
+            stdout=subprocess.DEVNULL,
+        )
         print(f"Throwaway PostgreSQL on 127.0.0.1:{port} ({bindir})", flush=True)
         env = {**os.environ, "DATABASE_URL": f"postgres://postgres@127.0.0.1:{port}/halles"}
         return subprocess.call(command, env=env)
     finally:
         if os.path.exists(os.path.join(data, "postmaster.pid")):
-            run_pg(os.path.join(bindir, "pg_ctl"), "-D", data, "-m", "immediate", "stop",
-                   stdout=subprocess.DEVNULL)
+            run_pg(
+                os.path.join(bindir, "pg_ctl"),
+                "-D",
+                data,
+                "-m",
+                "immediate",
+                "stop",
+                stdout=subprocess.DEVNULL,
+            )
         shutil.rmtree(base, ignore_errors=True)
 
 

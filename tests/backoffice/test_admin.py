@@ -3,7 +3,7 @@ import pytest
 from halles.marketplaces.models import MembershipStatus
 from halles.notifications.models import Email
 
-from ..factories import MarketplaceFactory, MembershipFactory, OperatorFactory
+from ..factories import MarketplaceFactory, MembershipFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -22,8 +22,13 @@ def test_operators_see_only_their_marketplaces_pending_requests(client, marketpl
     assert listed == [mine] and theirs not in listed
 
 
-def test_approve_and_reject_actions_decide_and_email(client, marketplace, operator, run_on_commit, outbox):
-    to_approve, to_reject = MembershipFactory(marketplace=marketplace), MembershipFactory(marketplace=marketplace)
+def test_approve_and_reject_actions_decide_and_email(
+    client, marketplace, operator, run_on_commit, outbox
+):
+    to_approve, to_reject = (
+        MembershipFactory(marketplace=marketplace),
+        MembershipFactory(marketplace=marketplace),
+    )
     client.force_login(operator)
     url = "/admin/marketplaces/membership/?status__exact=pending"
 
@@ -35,7 +40,9 @@ def test_approve_and_reject_actions_decide_and_email(client, marketplace, operat
     form = client.post(url, {"action": "reject", "_selected_action": [to_reject.pk]})
     assert form.status_code == 200 and "reason" in form.context["form"].fields  # asks the reason
     with run_on_commit():
-        client.post(url, {"action": "reject", "_selected_action": [to_reject.pk], "reason": "Pas de SIRET"})
+        client.post(
+            url, {"action": "reject", "_selected_action": [to_reject.pk], "reason": "Pas de SIRET"}
+        )
     to_reject.refresh_from_db()
     assert (to_reject.status, to_reject.reason) == (MembershipStatus.REJECTED, "Pas de SIRET")
     assert len(outbox) == 2
@@ -56,6 +63,24 @@ def test_an_operator_can_open_a_marketplace_from_the_back_office(client, operato
     draft = MarketplaceFactory(status="draft")
     draft.operators.add(operator)
     client.force_login(operator)
-    client.post("/admin/marketplaces/marketplace/", {"action": "open_marketplaces", "_selected_action": [draft.pk]})
+    client.post(
+        "/admin/marketplaces/marketplace/",
+        {"action": "open_marketplaces", "_selected_action": [draft.pk]},
+    )
     draft.refresh_from_db()
     assert draft.status == "open"
+
+
+def test_an_operator_sees_only_their_marketplaces_users_and_cannot_grant_rights(
+    client, marketplace, operator
+):
+    member = MembershipFactory(marketplace=marketplace).user
+    stranger = MembershipFactory(marketplace=MarketplaceFactory()).user
+    client.force_login(operator)
+
+    listed = set(client.get("/admin/accounts/user/").context["cl"].queryset)
+    assert member in listed and operator in listed and stranger not in listed
+    assert client.get(f"/admin/accounts/user/{stranger.pk}/change/").status_code == 302
+
+    page = client.get(f"/admin/accounts/user/{operator.pk}/change/")
+    assert "is_superuser" not in page.context["adminform"].form.fields

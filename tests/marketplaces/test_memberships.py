@@ -13,7 +13,9 @@ from ..factories import MarketplaceFactory, MembershipFactory, OperatorFactory, 
 
 @pytest.fixture
 def b2b(db):
-    return MarketplaceFactory(slug="sante-pro", name="Santé Pro", registration_mode=RegistrationMode.APPROVAL)
+    return MarketplaceFactory(
+        slug="sante-pro", name="Santé Pro", registration_mode=RegistrationMode.APPROVAL
+    )
 
 
 @pytest.mark.django_db
@@ -37,7 +39,9 @@ def test_a_rejection_needs_a_reason_and_sends_it(b2b, run_on_commit, outbox):
     pending = MembershipFactory(marketplace=b2b)
 
     with pytest.raises(DomainError) as error:
-        services.membership_decide(membership_id=pending.pk, operator=operator, approve=False, reason=" ")
+        services.membership_decide(
+            membership_id=pending.pk, operator=operator, approve=False, reason=" "
+        )
     assert error.value.code == "reason_required"
 
     with run_on_commit():
@@ -58,7 +62,9 @@ def test_a_request_is_decided_once_and_only_by_its_operators(b2b):
     operator = OperatorFactory(marketplaces=[b2b])
     services.membership_decide(membership_id=pending.pk, operator=operator, approve=True)
     with pytest.raises(InvalidState):
-        services.membership_decide(membership_id=pending.pk, operator=operator, approve=False, reason="x")
+        services.membership_decide(
+            membership_id=pending.pk, operator=operator, approve=False, reason="x"
+        )
     assert Email.objects.count() == 1
 
 

@@ -24,9 +24,14 @@ def test_a_draft_opens_then_closes_through_closing(operator):
     assert error.value.code == "closing_dates_missing"
 
     now = timezone.now()
-    opened.order_cutoff_at, opened.service_end_at = now + timedelta(days=1), now + timedelta(days=30)
+    opened.order_cutoff_at, opened.service_end_at = (
+        now + timedelta(days=1),
+        now + timedelta(days=30),
+    )
     opened.save()
-    closing = marketplace_transition(marketplace_id=draft.pk, action="start_closing", actor=operator)
+    closing = marketplace_transition(
+        marketplace_id=draft.pk, action="start_closing", actor=operator
+    )
     assert closing.status == MarketplaceStatus.CLOSING
     assert not closing.takes_orders(now + timedelta(days=2))
 
@@ -52,10 +57,14 @@ def test_only_the_marketplaces_operators_may_change_it(marketplace):
     outsider = OperatorFactory(marketplaces=[MarketplaceFactory()])
     for actor in (outsider, UserFactory()):
         with pytest.raises(NotAllowed):
-            marketplace_transition(marketplace_id=marketplace.pk, action="start_closing", actor=actor)
+            marketplace_transition(
+                marketplace_id=marketplace.pk, action="start_closing", actor=actor
+            )
     superuser = UserFactory(is_staff=True, is_superuser=True)
     with pytest.raises(DomainError) as error:  # allowed, but the dates are missing
-        marketplace_transition(marketplace_id=marketplace.pk, action="start_closing", actor=superuser)
+        marketplace_transition(
+            marketplace_id=marketplace.pk, action="start_closing", actor=superuser
+        )
     assert error.value.code == "closing_dates_missing"
 
 
@@ -93,6 +102,32 @@ def test_the_calendar_follows_the_marketplace_country(marketplace):
     from zoneinfo import ZoneInfo
 
     thursday = datetime(2026, 4, 30, 10, tzinfo=ZoneInfo("Europe/Paris"))
-    deadline = marketplace.calendar.add_business_days(thursday, marketplace.acceptance_deadline_business_days)
+    deadline = marketplace.calendar.add_business_days(
+        thursday, marketplace.acceptance_deadline_business_days
+    )
     # May 1st (Friday) and May 8th (Friday) are French public holidays.
     assert deadline.date().isoformat() == "2026-05-11"
+
+
+def test_every_transition_is_recorded_in_the_history(marketplace, operator):
+    now = timezone.now()
+    marketplace.order_cutoff_at, marketplace.service_end_at = now, now + timedelta(days=9)
+    marketplace.save()
+    marketplace_transition(marketplace_id=marketplace.pk, action="start_closing", actor=operator)
+    with pytest.raises(InvalidState):
+        marketplace_transition(
+            marketplace_id=marketplace.pk, action="start_closing", actor=operator
+        )
+    events = list(marketplace.events.values_list("action", "from_status", "to_status", "actor"))
+    assert events == [("start_closing", "open", "closing", operator.pk)]
+
+
+def test_closing_without_an_end_date_is_a_clear_error(marketplace, operator):
+    now = timezone.now()
+    marketplace.order_cutoff_at, marketplace.service_end_at = now, now
+    marketplace.save()
+    marketplace_transition(marketplace_id=marketplace.pk, action="start_closing", actor=operator)
+    type(marketplace).objects.filter(pk=marketplace.pk).update(service_end_at=None)
+    with pytest.raises(DomainError) as error:
+        marketplace_transition(marketplace_id=marketplace.pk, action="close", actor=operator)
+    assert error.value.code == "service_not_ended"

@@ -81,7 +81,9 @@ def test_sign_up_then_confirm_then_log_in(client, marketplace, run_on_commit, ou
         ({"accept_terms": ""}, "accept_terms"),
     ],
 )
-def test_invalid_sign_ups_show_field_errors_and_create_nothing(client, marketplace, overrides, field):
+def test_invalid_sign_ups_show_field_errors_and_create_nothing(
+    client, marketplace, overrides, field
+):
     response = client.post("/signup/", signup_data(**overrides))
     assert response.status_code == 200
     assert field in response.context["form"].errors
@@ -93,8 +95,10 @@ def test_a_duplicate_email_is_refused_with_a_clear_message(client, marketplace):
     UserFactory(email="lea@example.test")
     response = client.post("/signup/", signup_data(email="Lea@Example.test"))
     assert response.status_code == 200
-    assert response.context["form"].errors["email"][0].startswith(
-        ("An account already exists", "Un compte existe déjà")
+    assert (
+        response.context["form"]
+        .errors["email"][0]
+        .startswith(("An account already exists", "Un compte existe déjà"))
     )
 
 
@@ -103,7 +107,9 @@ def test_b2b_sign_up_asks_for_the_organisation_and_checks_the_siret(client, db):
         slug="sante-pro", registration_mode=RegistrationMode.APPROVAL, buyers_are_organisations=True
     )
     sector = SectorFactory()
-    data = signup_data(organisation_name="Clinique", sector=sector.pk, organisation_siret="12345678901234")
+    data = signup_data(
+        organisation_name="Clinique", sector=sector.pk, organisation_siret="12345678901234"
+    )
     response = client.post("/m/sante-pro/signup/", data)
     assert "organisation_siret" in response.context["form"].errors
 
@@ -124,7 +130,9 @@ def test_password_reset_by_email(client, marketplace, run_on_commit, outbox):
     form_page = client.get(path, follow=True)
     assert form_page.context["validlink"]
     new = "an0ther-long-passphrase"
-    response = client.post(form_page.redirect_chain[-1][0], {"new_password1": new, "new_password2": new})
+    response = client.post(
+        form_page.redirect_chain[-1][0], {"new_password1": new, "new_password2": new}
+    )
     assert response.status_code == 302
     assert User.objects.get(email="bob@example.test").check_password(new)
     # The link cannot be used twice.
@@ -142,7 +150,13 @@ def test_account_pages_require_login_and_show_only_ones_own_addresses(client, ma
     assert response.context["form"].errors["postcode"]
     response = client.post(
         "/account/addresses/new/",
-        {"full_name": "A B", "line1": "1 rue", "postcode": "75 001", "city": "Paris", "country": "fr"},
+        {
+            "full_name": "A B",
+            "line1": "1 rue",
+            "postcode": "75 001",
+            "city": "Paris",
+            "country": "fr",
+        },
     )
     assert response.status_code == 302
     theirs = other.addresses.create(full_name="X", line1="y", postcode="75002", city="Paris")
@@ -155,7 +169,8 @@ def test_the_profile_is_saved_and_its_language_becomes_the_sites(client, marketp
     user = UserFactory()
     client.force_login(user)
     response = client.post(
-        "/account/", {"first_name": "Jo", "last_name": "Doe", "phone": "0102030405", "language": "en"}
+        "/account/",
+        {"first_name": "Jo", "last_name": "Doe", "phone": "0102030405", "language": "en"},
     )
     assert response.status_code == 302
     user.refresh_from_db()
@@ -165,7 +180,9 @@ def test_the_profile_is_saved_and_its_language_becomes_the_sites(client, marketp
 
 def test_the_language_switch_sets_the_language_and_stays_on_the_page(client, marketplace):
     assert client.get("/m/villeneuve/login/")["Content-Language"] == "fr"  # marketplace default
-    response = client.post("/m/villeneuve/language/", {"language": "en", "next": "/m/villeneuve/login/"})
+    response = client.post(
+        "/m/villeneuve/language/", {"language": "en", "next": "/m/villeneuve/login/"}
+    )
     assert response["Location"] == "/m/villeneuve/login/"
     assert client.get("/m/villeneuve/login/")["Content-Language"] == "en"
     evil = client.post("/language/", {"language": "fr", "next": "https://evil.example/"})
@@ -197,3 +214,11 @@ def test_a_logged_in_visitor_can_ask_to_buy_on_another_marketplace(client, marke
 def test_reverse_outside_a_request_is_unprefixed(marketplace, client):
     client.get("/m/villeneuve/")
     assert reverse("storefront:home") == "/"
+
+
+def test_a_draft_default_marketplace_is_not_served_at_the_root(client, db):
+    MarketplaceFactory(slug="draft", status=MarketplaceStatus.DRAFT, is_default=True)
+    public = MarketplaceFactory(slug="public", name="Public Market")
+    response = client.get("/")
+    assert response.status_code == 200
+    assert response.context["marketplace"] == public

@@ -97,7 +97,10 @@ class User(AbstractBaseUser, PermissionsMixin):
         verbose_name=_("organisation"),
     )
     language = models.CharField(
-        _("language"), max_length=5, choices=[("fr", _("French")), ("en", _("English"))], default="fr"
+        _("language"),
+        max_length=5,
+        choices=[("fr", _("French")), ("en", _("English"))],
+        default="fr",
     )
     email_verified_at = models.DateTimeField(_("e-mail confirmed"), null=True, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
@@ -143,7 +146,9 @@ class Address(models.Model):
     user = models.ForeignKey(
         User, on_delete=models.CASCADE, related_name="addresses", verbose_name=_("user")
     )
-    label = models.CharField(_("label"), max_length=60, blank=True, help_text=_("e.g. Home, Office"))
+    label = models.CharField(
+        _("label"), max_length=60, blank=True, help_text=_("e.g. Home, Office")
+    )
     full_name = models.CharField(_("full name"), max_length=200)
     company = models.CharField(_("company"), max_length=200, blank=True)
     line1 = models.CharField(_("address"), max_length=200)
@@ -173,7 +178,9 @@ class Address(models.Model):
         ]
 
     def __str__(self) -> str:
-        return ", ".join(p for p in (self.full_name, self.line1, f"{self.postcode} {self.city}") if p)
+        return ", ".join(
+            p for p in (self.full_name, self.line1, f"{self.postcode} {self.city}") if p
+        )
 
     def lines(self) -> list[str]:
         parts = [self.full_name, self.company, self.line1, self.line2]

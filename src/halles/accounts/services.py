@@ -90,7 +90,9 @@ def email_verify(*, uidb64: str, token: str) -> User:
     """Confirm the address behind a link. A used, altered or expired link is refused."""
     uid = decode_uid(uidb64)
     with transaction.atomic():
-        user = User.objects.select_for_update().filter(pk=uid, is_active=True).first() if uid else None
+        user = (
+            User.objects.select_for_update().filter(pk=uid, is_active=True).first() if uid else None
+        )
         if user is None:
             raise InvalidToken()
         if user.email_verified:
@@ -128,7 +130,12 @@ def password_reset_send(*, email: str, marketplace) -> None:
 
 
 def user_update_profile(*, user: User, first_name: str, last_name: str, phone: str, language: str):
-    user.first_name, user.last_name, user.phone, user.language = first_name, last_name, phone, language
+    user.first_name, user.last_name, user.phone, user.language = (
+        first_name,
+        last_name,
+        phone,
+        language,
+    )
     user.save(update_fields=["first_name", "last_name", "phone", "language"])
     return user
 
@@ -197,7 +204,7 @@ def user_delete(*, user: User, password: str) -> None:
 
 OPERATOR_GROUP = "Operators"
 OPERATOR_APPS = ["marketplaces", "accounts", "notifications"]
-OPERATOR_VIEW_APPS = ["django_tasks_db"]
+OPERATOR_VIEW_APPS = ["django_tasks_database"]
 
 
 def operator_group_ensure():

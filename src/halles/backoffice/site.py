@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 # The order apps and models appear in on the back-office home page: what an operator does
 # most comes first.
-APP_ORDER = ["marketplaces", "accounts", "notifications", "django_tasks_db", "auth"]
+APP_ORDER = ["marketplaces", "accounts", "notifications", "django_tasks_database", "auth"]
 MODEL_ORDER = {
     "marketplaces": ["Membership", "Marketplace"],
     "accounts": ["User", "Organisation", "BusinessSector"],
@@ -24,9 +24,9 @@ class HallesAdminSite(admin.AdminSite):
             order = MODEL_ORDER.get(app["app_label"])
             if order:
                 app["models"].sort(
-                    key=lambda m: order.index(m["object_name"])
-                    if m["object_name"] in order
-                    else len(order)
+                    key=lambda m: (
+                        order.index(m["object_name"]) if m["object_name"] in order else len(order)
+                    )
                 )
         return apps
 

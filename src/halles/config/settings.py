@@ -27,7 +27,7 @@ SECRET_KEY = os.environ.get("HALLES_SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG and env_bool("HALLES_REQUIRE_SECRET_KEY", False):
         raise RuntimeError("HALLES_SECRET_KEY must be set in production")
-    SECRET_KEY = "halles-insecure-development-key-change-me"  # noqa: S105
+    SECRET_KEY = "halles-insecure-development-key-change-me"
 
 ALLOWED_HOSTS = env_list("HALLES_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("HALLES_CSRF_TRUSTED_ORIGINS", "")
@@ -163,6 +163,7 @@ EMAIL_PORT = int(os.environ.get("HALLES_EMAIL_PORT", "25"))
 EMAIL_HOST_USER = os.environ.get("HALLES_EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("HALLES_EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("HALLES_EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = int(os.environ.get("HALLES_EMAIL_TIMEOUT", "30"))  # a hung server frees the worker
 DEFAULT_FROM_EMAIL = os.environ.get("HALLES_DEFAULT_FROM_EMAIL", "Halles <no-reply@halles.test>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

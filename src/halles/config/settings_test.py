@@ -4,8 +4,8 @@ import os
 
 os.environ.setdefault("HALLES_VAR_DIR", "/tmp/halles-test-var")
 
-from .settings import *  # noqa: E402,F403
-from .settings import DATABASES  # noqa: E402
+from .settings import *  # noqa: F403
+from .settings import DATABASES
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": ":memory:"}

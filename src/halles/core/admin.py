@@ -19,7 +19,5 @@ class MarketplaceScopedAdmin(admin.ModelAdmin):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "marketplace" and not request.user.is_superuser:
-            from halles.marketplaces.models import Marketplace
-
-            kwargs["queryset"] = Marketplace.objects.filter(operators=request.user)
+            kwargs["queryset"] = db_field.related_model.objects.filter(operators=request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)

@@ -44,7 +44,10 @@ def load_demo() -> None:
     villeneuve = _marketplace(
         "villeneuve",
         name="Marché de Villeneuve",
-        tagline="Les commerces de Villeneuve, en ligne : commandez, retirez en boutique ou faites-vous livrer.",
+        tagline=(
+            "Les commerces de Villeneuve, en ligne : commandez, retirez en boutique ou "
+            "faites-vous livrer."
+        ),
         description=(
             "Le marché en ligne des commerçants et artisans de Villeneuve. Un seul panier pour "
             "toutes les boutiques, un seul paiement, et chaque commerçant prépare votre commande."
@@ -77,9 +80,12 @@ def load_demo() -> None:
     sante.operators.add(operator)
 
     clinic = Organisation.objects.get_or_create(
-        name="Clinique des Lilas", defaults={"sector": sectors["clinique"], "siret": "73282932000074"}
+        name="Clinique des Lilas",
+        defaults={"sector": sectors["clinique"], "siret": "73282932000074"},
     )[0]
-    buyer = _user("buyer@halles.test", "Camille", "Durand", organisation=clinic, phone="06 12 34 56 78")
+    buyer = _user(
+        "buyer@halles.test", "Camille", "Durand", organisation=clinic, phone="06 12 34 56 78"
+    )
     if not buyer.addresses.exists():
         Address.objects.create(
             user=buyer,

@@ -8,11 +8,22 @@ from halles.core.admin import MarketplaceScopedAdmin
 from halles.core.errors import DomainError
 
 from . import services, workflow
-from .models import Marketplace, Membership, MembershipStatus
+from .models import Marketplace, MarketplaceEvent, Membership, MembershipStatus
+
+
+class MarketplaceEventInline(admin.TabularInline):
+    model = MarketplaceEvent
+    extra = 0
+    can_delete = False
+    fields = readonly_fields = ["at", "action", "from_status", "to_status", "actor"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Marketplace)
 class MarketplaceAdmin(admin.ModelAdmin):
+    inlines = [MarketplaceEventInline]
     list_display = ["name", "slug", "status", "registration_mode", "is_default", "opened_at"]
     list_filter = ["status", "registration_mode"]
     search_fields = ["name", "slug"]
@@ -93,7 +104,7 @@ class MarketplaceAdmin(admin.ModelAdmin):
                 messages.SUCCESS,
             )
 
-    @admin.action(description=_("Open"))
+    @admin.action(description=_("Open the marketplace"))
     def open_marketplaces(self, request, queryset):
         self._transition(request, queryset, "open")
 
@@ -118,11 +129,28 @@ class RejectForm(forms.Form):
 
 @admin.register(Membership)
 class MembershipAdmin(MarketplaceScopedAdmin):
-    list_display = ["user", "user_name", "organisation", "marketplace", "role", "status", "requested_at"]
+    list_display = [
+        "user",
+        "user_name",
+        "organisation",
+        "marketplace",
+        "role",
+        "status",
+        "requested_at",
+    ]
     list_filter = ["status", "role", "marketplace"]
     search_fields = ["user__email", "user__last_name", "user__organisation__name"]
     list_select_related = ["user", "user__organisation", "marketplace"]
-    readonly_fields = ["marketplace", "user", "role", "status", "reason", "requested_at", "decided_at", "decided_by"]
+    readonly_fields = [
+        "marketplace",
+        "user",
+        "role",
+        "status",
+        "reason",
+        "requested_at",
+        "decided_at",
+        "decided_by",
+    ]
     actions = ["approve", "reject"]
 
     def has_add_permission(self, request):
@@ -142,7 +170,10 @@ class MembershipAdmin(MarketplaceScopedAdmin):
         for membership in queryset:
             try:
                 services.membership_decide(
-                    membership_id=membership.pk, operator=request.user, approve=approve, reason=reason
+                    membership_id=membership.pk,
+                    operator=request.user,
+                    approve=approve,
+                    reason=reason,
                 )
                 done += 1
             except DomainError as error:
@@ -155,8 +186,12 @@ class MembershipAdmin(MarketplaceScopedAdmin):
         if done:
             self.message_user(
                 request,
-                ngettext("%d request approved; the applicant is told by e-mail.",
-                         "%d requests approved; the applicants are told by e-mail.", done) % done,
+                ngettext(
+                    "%d request approved; the applicant is told by e-mail.",
+                    "%d requests approved; the applicants are told by e-mail.",
+                    done,
+                )
+                % done,
                 messages.SUCCESS,
             )
 
@@ -164,12 +199,18 @@ class MembershipAdmin(MarketplaceScopedAdmin):
     def reject(self, request, queryset):
         form = RejectForm(request.POST if "reason" in request.POST else None)
         if form.is_valid():
-            done = self._decide(request, queryset, approve=False, reason=form.cleaned_data["reason"])
+            done = self._decide(
+                request, queryset, approve=False, reason=form.cleaned_data["reason"]
+            )
             if done:
                 self.message_user(
                     request,
-                    ngettext("%d request rejected; the applicant is told by e-mail.",
-                             "%d requests rejected; the applicants are told by e-mail.", done) % done,
+                    ngettext(
+                        "%d request rejected; the applicant is told by e-mail.",
+                        "%d requests rejected; the applicants are told by e-mail.",
+                        done,
+                    )
+                    % done,
                     messages.SUCCESS,
                 )
             return None

@@ -148,7 +148,9 @@ class Marketplace(models.Model):
                 name="one_default_marketplace",
             ),
             models.CheckConstraint(
-                condition=models.Q(escalation_business_hours__gt=models.F("reply_sla_business_hours")),
+                condition=models.Q(
+                    escalation_business_hours__gt=models.F("reply_sla_business_hours")
+                ),
                 name="escalation_after_reply_sla",
             ),
             models.CheckConstraint(
@@ -172,7 +174,11 @@ class Marketplace(models.Model):
             errors["escalation_business_hours"] = _(
                 "Escalation must come after the seller's reply deadline."
             )
-        if self.order_cutoff_at and self.service_end_at and self.service_end_at < self.order_cutoff_at:
+        if (
+            self.order_cutoff_at
+            and self.service_end_at
+            and self.service_end_at < self.order_cutoff_at
+        ):
             errors["service_end_at"] = _("The service end date must follow the last order date.")
         try:
             import zoneinfo
@@ -216,7 +222,10 @@ class Membership(models.Model):
     """A user's access to one marketplace as a buyer or as a seller, and its approval."""
 
     marketplace = models.ForeignKey(
-        Marketplace, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("marketplace")
+        Marketplace,
+        on_delete=models.CASCADE,
+        related_name="memberships",
+        verbose_name=_("marketplace"),
     )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -226,7 +235,10 @@ class Membership(models.Model):
     )
     role = models.CharField(_("role"), max_length=10, choices=MembershipRole.choices)
     status = models.CharField(
-        _("status"), max_length=10, choices=MembershipStatus.choices, default=MembershipStatus.PENDING
+        _("status"),
+        max_length=10,
+        choices=MembershipStatus.choices,
+        default=MembershipStatus.PENDING,
     )
     reason = models.TextField(_("reason given"), blank=True)
     requested_at = models.DateTimeField(_("requested"), default=timezone.now)
@@ -252,3 +264,31 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.marketplace} ({self.get_role_display()})"
+
+
+class MarketplaceEvent(models.Model):
+    """The history of a marketplace's lifecycle: who changed it, when, from what to what."""
+
+    marketplace = models.ForeignKey(
+        Marketplace, on_delete=models.CASCADE, related_name="events", verbose_name=_("marketplace")
+    )
+    action = models.CharField(_("action"), max_length=30)
+    from_status = models.CharField(_("from"), max_length=10, choices=MarketplaceStatus.choices)
+    to_status = models.CharField(_("to"), max_length=10, choices=MarketplaceStatus.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    at = models.DateTimeField(_("at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("marketplace event")
+        verbose_name_plural = _("marketplace events")
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.marketplace}: {self.from_status} -> {self.to_status}"

@@ -6,13 +6,13 @@ def marketplace_by_slug(slug: str) -> Marketplace | None:
 
 
 def default_marketplace() -> Marketplace | None:
-    """The marketplace served at `/`: the one marked default, else the first public one."""
-    marketplace = Marketplace.objects.filter(is_default=True).first()
-    if marketplace is None:
-        marketplace = (
-            Marketplace.objects.exclude(status=MarketplaceStatus.DRAFT).order_by("id").first()
-        )
-    return marketplace
+    """The marketplace served at `/`: the one marked default, else the first public one.
+    A draft is never served at `/` (its operators preview it under `/m/<slug>/`)."""
+    return (
+        Marketplace.objects.exclude(status=MarketplaceStatus.DRAFT)
+        .order_by("-is_default", "id")
+        .first()
+    )
 
 
 def public_marketplaces():

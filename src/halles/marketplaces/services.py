@@ -34,11 +34,15 @@ def membership_request(*, marketplace: Marketplace, user, role: str) -> Membersh
     return membership
 
 
-def membership_decide(*, membership_id: int, operator, approve: bool, reason: str = "") -> Membership:
+def membership_decide(
+    *, membership_id: int, operator, approve: bool, reason: str = ""
+) -> Membership:
     """Approve or reject a pending request, once, and e-mail the decision to the user."""
     reason = reason.strip()
     if not approve and not reason:
-        raise DomainError(_("Give the reason for the refusal."), code="reason_required", field="reason")
+        raise DomainError(
+            _("Give the reason for the refusal."), code="reason_required", field="reason"
+        )
     with transaction.atomic():
         membership = (
             Membership.objects.select_for_update()

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from halles.core.errors import DomainError, InvalidState, NotAllowed
 
-from .models import Marketplace, MarketplaceStatus
+from .models import Marketplace, MarketplaceEvent, MarketplaceStatus
 
 S = MarketplaceStatus
 
@@ -24,10 +24,10 @@ class Transition:
 TRANSITIONS = {
     t.action: t
     for t in (
-        Transition("open", (S.DRAFT,), S.OPEN, _("Open")),
+        Transition("open", (S.DRAFT,), S.OPEN, _("Open the marketplace")),
         Transition("start_closing", (S.OPEN,), S.CLOSING, _("Start closing")),
         Transition("cancel_closing", (S.CLOSING,), S.OPEN, _("Cancel closing")),
-        Transition("close", (S.CLOSING,), S.CLOSED, _("Close")),
+        Transition("close", (S.CLOSING,), S.CLOSED, _("Close the marketplace")),
     )
 }
 
@@ -47,7 +47,7 @@ def marketplace_transition(*, marketplace_id: int, action: str, actor) -> Market
             raise NotAllowed()
         if marketplace.status not in transition.sources:
             raise InvalidState(
-                _("A %(status)s marketplace cannot be changed this way (%(action)s).")
+                _("Not possible while the marketplace is in the status “%(status)s” (%(action)s).")
                 % {"status": marketplace.get_status_display(), "action": transition.label}
             )
         _check_preconditions(marketplace, transition)
@@ -64,6 +64,14 @@ def marketplace_transition(*, marketplace_id: int, action: str, actor) -> Market
         )
         if updated != 1:  # pragma: no cover - the row lock makes this impossible
             raise InvalidState()
+        MarketplaceEvent.objects.create(
+            marketplace=marketplace,
+            action=transition.action,
+            from_status=marketplace.status,
+            to_status=transition.target,
+            actor=actor,
+            at=now,
+        )
         marketplace.refresh_from_db()
         return marketplace
 
@@ -76,7 +84,9 @@ def _check_preconditions(marketplace: Marketplace, transition: Transition) -> No
             _("Set the last order date and the service end date before closing."),
             code="closing_dates_missing",
         )
-    if transition.action == "close" and marketplace.service_end_at > timezone.now():
+    if transition.action == "close" and (
+        marketplace.service_end_at is None or marketplace.service_end_at > timezone.now()
+    ):
         raise DomainError(
             _("The marketplace can be closed once its service end date has passed."),
             code="service_not_ended",

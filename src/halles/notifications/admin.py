@@ -16,7 +16,21 @@ class EmailAdmin(MarketplaceScopedAdmin):
     list_filter = ["status", "marketplace", "template", "language"]
     search_fields = ["to", "subject"]
     date_hierarchy = "created_at"
-    fields = ["to", "from_email", "reply_to", "subject", "marketplace", "template", "language", "status", "attempts", "last_error", "created_at", "sent_at", "body"]
+    fields = [
+        "to",
+        "from_email",
+        "reply_to",
+        "subject",
+        "marketplace",
+        "template",
+        "language",
+        "status",
+        "attempts",
+        "last_error",
+        "created_at",
+        "sent_at",
+        "body",
+    ]
     readonly_fields = fields
 
     def has_add_permission(self, request):
@@ -28,5 +42,7 @@ class EmailAdmin(MarketplaceScopedAdmin):
     @admin.display(description=_("message"))
     def body(self, obj):
         # urlize escapes the text (autoescape) and turns the links into anchors.
-        body = mark_safe(urlize(obj.body_text, autoescape=True))  # noqa: S308
-        return format_html('<div class="halles-mail-body" style="white-space: pre-wrap">{}</div>', body)
+        body = mark_safe(urlize(obj.body_text, autoescape=True))
+        return format_html(
+            '<div class="halles-mail-body" style="white-space: pre-wrap">{}</div>', body
+        )

@@ -77,7 +77,7 @@ def email_deliver(*, email_id: int) -> bool:
         email.attempts += 1
         try:
             get_connection().send_messages([message])
-        except Exception as exc:  # noqa: BLE001 - any transport failure is retried
+        except Exception as exc:
             logger.warning("E-mail %s failed (attempt %s): %s", email.pk, email.attempts, exc)
             email.last_error = f"{type(exc).__name__}: {exc}"
             if email.attempts >= MAX_ATTEMPTS:

@@ -54,8 +54,10 @@ class SignUpForm(forms.Form):
         email = normalize_email(self.cleaned_data["email"])
         if User.objects.filter(email__iexact=email).exists():
             raise forms.ValidationError(
-                _("An account already exists with this e-mail address. Log in or reset your "
-                  "password."),
+                _(
+                    "An account already exists with this e-mail address. Log in or reset your "
+                    "password."
+                ),
                 code="email_taken",
             )
         return email

@@ -68,7 +68,9 @@ def signup(request):
 
 def signup_done(request):
     return render(
-        request, "storefront/account/signup_done.html", {"email": request.session.get("signup_email")}
+        request,
+        "storefront/account/signup_done.html",
+        {"email": request.session.get("signup_email")},
     )
 
 
@@ -97,7 +99,7 @@ def resend_verification(request):
             account_services.email_verification_send(user=user, marketplace=request.marketplace)
         messages.info(
             request,
-            _("If an unconfirmed account uses this address, a new confirmation link is on its way."),
+            _("If an unconfirmed account uses this address, we have sent it a new link."),
         )
         return redirect("storefront:login")
     return render(
@@ -183,13 +185,17 @@ def addresses(request):
 @login_required
 def address_edit(request, pk=None):
     instance = get_object_or_404(request.user.addresses, pk=pk) if pk else None
-    initial = {} if instance else {"full_name": request.user.get_full_name(), "phone": request.user.phone}
+    initial = (
+        {} if instance else {"full_name": request.user.get_full_name(), "phone": request.user.phone}
+    )
     form = forms.AddressForm(request.POST or None, instance=instance, initial=initial)
     if request.method == "POST" and form.is_valid():
         account_services.address_save(user=request.user, address=form.save(commit=False))
         messages.success(request, _("The address has been saved."))
         return redirect("storefront:addresses")
-    return render(request, "storefront/account/address_form.html", {"form": form, "address": instance})
+    return render(
+        request, "storefront/account/address_form.html", {"form": form, "address": instance}
+    )
 
 
 @login_required

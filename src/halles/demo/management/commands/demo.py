@@ -20,7 +20,7 @@ class Command(BaseCommand):
             else:
                 load_demo()
                 self.stdout.write(self.style.SUCCESS("Demo marketplaces loaded."))
-        self.stdout.write("\nDemo logins (password for all: %s)" % PASSWORD)
+        self.stdout.write(f"\nDemo logins (password for all: {PASSWORD})")
         for email, role in LOGINS:
             self.stdout.write(f"  {email:<26} {role}")
         self.stdout.write(
