@@ -84,3 +84,23 @@ def test_an_operator_sees_only_their_marketplaces_users_and_cannot_grant_rights(
 
     page = client.get(f"/admin/accounts/user/{operator.pk}/change/")
     assert "is_superuser" not in page.context["adminform"].form.fields
+
+
+def test_createoperator_appoints_an_operator_who_can_then_use_the_back_office(client, marketplace):
+    from django.core.management import call_command
+
+    from halles.accounts.models import User
+
+    call_command(
+        "createoperator",
+        "Ops@Example.test",
+        "--marketplace",
+        marketplace.slug,
+        "--password",
+        "a-long-enough-password",
+    )
+    ops = User.objects.get(email="ops@example.test")
+    assert ops.is_staff and ops.email_verified and not ops.is_superuser
+    assert list(ops.operated_marketplaces.all()) == [marketplace]
+    client.force_login(ops)
+    assert client.get("/admin/marketplaces/membership/?status__exact=pending").status_code == 200

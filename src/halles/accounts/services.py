@@ -219,3 +219,27 @@ def operator_group_ensure():
     )
     group.permissions.set(permissions)
     return group
+
+
+def operator_appoint(*, email: str, marketplaces, password: str | None = None) -> User:
+    """Make `email` operator staff of `marketplaces`, creating a confirmed account if needed."""
+    from django.contrib.auth.password_validation import validate_password
+
+    email = normalize_email(email)
+    with transaction.atomic():
+        user = User.objects.filter(email__iexact=email).first()
+        if user is None:
+            if not password:
+                raise DomainError(_("A new account needs a password."), code="password_required")
+            validate_password(password)
+            user = User.objects.create_user(
+                email=email, password=password, email_verified_at=timezone.now()
+            )
+        if not user.is_active:
+            raise DomainError(_("This account is disabled."), code="inactive")
+        user.is_staff = True
+        user.save(update_fields=["is_staff"])
+        user.groups.add(operator_group_ensure())
+        for marketplace in marketplaces:
+            marketplace.operators.add(user)
+    return user

@@ -23,11 +23,24 @@ def env_list(name: str, default: str) -> list[str]:
 
 
 DEBUG = env_bool("HALLES_DEBUG", False)
-SECRET_KEY = os.environ.get("HALLES_SECRET_KEY", "")
-if not SECRET_KEY:
-    if not DEBUG and env_bool("HALLES_REQUIRE_SECRET_KEY", False):
-        raise RuntimeError("HALLES_SECRET_KEY must be set in production")
-    SECRET_KEY = "halles-insecure-development-key-change-me"
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+(VAR_DIR / "static").mkdir(exist_ok=True)
+
+
+def _secret_key() -> str:
+    """HALLES_SECRET_KEY, else a random key made once and kept in var/secret_key."""
+    if os.environ.get("HALLES_SECRET_KEY"):
+        return os.environ["HALLES_SECRET_KEY"]
+    path = VAR_DIR / "secret_key"
+    if not path.exists():
+        import secrets
+
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
 
 ALLOWED_HOSTS = env_list("HALLES_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("HALLES_CSRF_TRUSTED_ORIGINS", "")
@@ -89,8 +102,6 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------------------------
 # DATABASE_URL selects the database; the default is SQLite (WAL) under var/.
-VAR_DIR.mkdir(parents=True, exist_ok=True)
-(VAR_DIR / "static").mkdir(exist_ok=True)
 DATABASE_URL = os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'halles.sqlite3'}")
 DATABASES = {
     "default": dj_database_url.parse(
