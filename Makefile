@@ -36,7 +36,7 @@ install-dev: $(VENV)/.installed-dev messages
 # Compile the French and English catalogues (.po -> .mo) with Babel: no gettext needed.
 messages: $(VENV)/.installed
 	@for po in src/halles/locale/*/LC_MESSAGES/django.po; do [ -f "$$po" ] || continue; \
-		$(BIN)/pybabel compile --domain django --input-file "$$po" \
+		$(BIN)/pybabel -q compile --domain django --input-file "$$po" \
 			--output-file "$${po%.po}.mo" >/dev/null || exit 1; \
 	done
 

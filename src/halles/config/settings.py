@@ -45,7 +45,9 @@ SECRET_KEY = _secret_key()
 ALLOWED_HOSTS = env_list("HALLES_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("HALLES_CSRF_TRUSTED_ORIGINS", "")
 # The absolute address of the site, used in links sent by e-mail.
-SITE_URL = os.environ.get("HALLES_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+SITE_URL = os.environ.get(
+    "HALLES_SITE_URL", f"http://127.0.0.1:{os.environ.get('PORT', '8000')}"
+).rstrip("/")
 
 INSTALLED_APPS = [
     "halles.backoffice.apps.BackofficeConfig",  # replaces django.contrib.admin

@@ -25,6 +25,8 @@ class Command(BaseCommand):
             "DJANGO_SETTINGS_MODULE": os.environ.get(
                 "DJANGO_SETTINGS_MODULE", "halles.config.settings"
             ),
+            # Links in e-mails point at this server unless the site address is configured.
+            "HALLES_SITE_URL": os.environ.get("HALLES_SITE_URL", f"http://{host}:{port}"),
         }
         web = subprocess.Popen(
             [
@@ -52,12 +54,12 @@ class Command(BaseCommand):
                 if child.poll() is None:
                     child.terminate()
 
+        # Ctrl-C (SIGINT) and SIGTERM stop both children, even when SIGINT was ignored at start.
         signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
         try:
             while all(child.poll() is None for child in children):
                 time.sleep(0.5)
-        except KeyboardInterrupt:
-            pass
         finally:
             stop()
             for child in children:

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from halles.demo.data import LOGINS, PASSWORD, load_demo
@@ -23,9 +24,10 @@ class Command(BaseCommand):
         self.stdout.write(f"\nDemo logins (password for all: {PASSWORD})")
         for email, role in LOGINS:
             self.stdout.write(f"  {email:<26} {role}")
+        site = settings.SITE_URL
         self.stdout.write(
-            "\n  Marché de Villeneuve: http://127.0.0.1:8000/  (also /m/villeneuve/)"
-            "\n  Santé Pro:            http://127.0.0.1:8000/m/sante-pro/"
-            "\n  Back-office:          http://127.0.0.1:8000/admin/"
-            "\n  E-mails sent:         http://127.0.0.1:8000/admin/notifications/email/\n"
+            f"\n  Marché de Villeneuve: {site}/  (also /m/villeneuve/)"
+            f"\n  Santé Pro:            {site}/m/sante-pro/"
+            f"\n  Back-office:          {site}/admin/"
+            f"\n  E-mails sent:         {site}/admin/notifications/email/\n"
         )
