@@ -63,6 +63,8 @@ INSTALLED_APPS = [
     "halles.accounts",
     "halles.marketplaces",
     "halles.notifications",
+    "halles.shops",
+    "halles.catalog",
     "halles.storefront",
     "halles.demo",
 ]
