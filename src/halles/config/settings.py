@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "halles.shops",
     "halles.catalog",
     "halles.storefront",
+    "halles.seller",
     "halles.demo",
 ]
 

@@ -8,6 +8,7 @@ from halles.backoffice.site import site
 
 urlpatterns = [
     path("admin/", site.urls),
+    path("seller/", include("halles.seller.urls")),
     path("", include("halles.storefront.urls")),
 ]
 if settings.SERVE_MEDIA:
