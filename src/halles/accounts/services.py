@@ -203,7 +203,7 @@ def user_delete(*, user: User, password: str) -> None:
 
 
 OPERATOR_GROUP = "Operators"
-OPERATOR_APPS = ["marketplaces", "accounts", "notifications"]
+OPERATOR_APPS = ["marketplaces", "shops", "catalog", "accounts", "notifications"]
 OPERATOR_VIEW_APPS = ["django_tasks_database"]
 
 

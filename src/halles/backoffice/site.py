@@ -3,10 +3,20 @@ from django.utils.translation import gettext_lazy as _
 
 # The order apps and models appear in on the back-office home page: what an operator does
 # most comes first.
-APP_ORDER = ["marketplaces", "accounts", "notifications", "django_tasks_database", "auth"]
+APP_ORDER = [
+    "marketplaces",
+    "shops",
+    "catalog",
+    "accounts",
+    "notifications",
+    "django_tasks_database",
+    "auth",
+]
 MODEL_ORDER = {
     "marketplaces": ["Membership", "Marketplace"],
     "accounts": ["User", "Organisation", "BusinessSector"],
+    "shops": ["SellerApplication", "KycDocument", "Shop", "Plan"],
+    "catalog": ["CategoryRequest", "Category", "Product", "Offer", "Coupon", "OfferImport"],
 }
 
 

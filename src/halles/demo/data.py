@@ -31,6 +31,10 @@ LOGINS = [
     ("buyer@halles.test", "acheteuse, approuvée sur les deux marketplaces"),
     ("seller@halles.test", "vendeur en attente de validation sur Villeneuve"),
     ("pharmacie@halles.test", "acheteur B2B en attente d'approbation sur Santé Pro"),
+    ("seller@boulangerie-martin.test", "Boulangerie Martin (Villeneuve, retrait avec créneaux)"),
+    ("seller@librairie-du-parc.test", "Librairie du Parc (Villeneuve, livraison et point relais)"),
+    ("seller@atelier-lune.test", "Atelier Lune (Villeneuve, bijoux, abonnement + commission)"),
+    ("seller@medi-fournitures.test", "Médi Fournitures (Santé Pro, virement, secteur santé)"),
 ]
 
 
@@ -56,7 +60,7 @@ def load_demo() -> None:
         is_default=True,
         registration_mode=RegistrationMode.OPEN,
         primary_color="#1f6f5c",
-        opening_threshold=10,
+        opening_threshold=3,
     )
     sante = _marketplace(
         "sante-pro",
@@ -110,6 +114,10 @@ def load_demo() -> None:
     )[0]
     pharmacist = _user("pharmacie@halles.test", "Paul", "Bernard", organisation=pharmacy)
     _membership(sante, pharmacist, MembershipRole.BUYER, MembershipStatus.PENDING, None)
+
+    from .shops import load_shops_demo
+
+    load_shops_demo()
 
 
 def _marketplace(slug: str, **fields) -> Marketplace:

@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from halles.catalog.models import Offer, Product
 from halles.catalog.validation import FieldError, clean_gtin, clean_price, clean_vat_rate
 from halles.core.money import format_money
+from halles.shops.models import KycKind, LegalForm
 
 
 class PriceField(forms.CharField):
@@ -114,3 +115,53 @@ class QuickOfferForm(forms.Form):
 
 def money(cents, language="fr"):
     return format_money(cents, "EUR", language)
+
+
+class ApplicationForm(forms.Form):
+    """The seller application: the declared business, the shop, the plan and the documents."""
+
+    shop_name = forms.CharField(label=_("Shop name"), max_length=120)
+    slug = forms.SlugField(
+        label=_("Shop address"),
+        max_length=60,
+        help_text=_("Lower-case letters, digits and dashes: it appears in the shop's link."),
+    )
+    plan = forms.ModelChoiceField(
+        label=_("Plan"), queryset=None, widget=forms.RadioSelect, empty_label=None
+    )
+    activity = forms.CharField(
+        label=_("What do you sell?"), widget=forms.Textarea(attrs={"rows": 3})
+    )
+    legal_name = forms.CharField(label=_("Legal name"), max_length=200)
+    legal_form = forms.ChoiceField(label=_("Legal form"), choices=LegalForm.choices)
+    share_capital = PriceField(label=_("Share capital (€)"), required=False)
+    siret = forms.CharField(
+        label=_("SIRET"),
+        max_length=20,
+        help_text=_("14 digits. Only declared businesses can sell."),
+    )
+    vat_number = forms.CharField(label=_("VAT number"), max_length=20, required=False)
+    rcs = forms.CharField(label=_("RCS registration"), max_length=100, required=False)
+    address_line1 = forms.CharField(label=_("Registered address"), max_length=200)
+    address_line2 = forms.CharField(label=_("Address (continued)"), max_length=200, required=False)
+    postcode = forms.CharField(label=_("Postcode"), max_length=20)
+    city = forms.CharField(label=_("City"), max_length=100)
+    contact_name = forms.CharField(label=_("Contact person"), max_length=200)
+    contact_email = forms.EmailField(label=_("Contact e-mail"))
+    contact_phone = forms.CharField(label=_("Contact phone"), max_length=30)
+    iban = forms.CharField(label=_("IBAN"), max_length=40, required=False)
+    bic = forms.CharField(label=_("BIC"), max_length=11, required=False)
+    identity = forms.FileField(
+        label=_("Identity document of the legal representative"), required=False
+    )
+    registration = forms.FileField(label=_("Company registration extract (Kbis)"), required=False)
+    bank = forms.FileField(label=_("Bank details (RIB)"), required=False)
+
+    def __init__(self, *args, plans=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["plan"].queryset = plans
+
+
+class KycUploadForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Document"), choices=KycKind.choices)
+    file = forms.FileField(label=_("File (PDF, JPEG or PNG, 10 MB at most)"))

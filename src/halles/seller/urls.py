@@ -6,6 +6,7 @@ app_name = "seller"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("apply/", views.apply, name="apply"),
     path("<slug:shop_slug>/", views.dashboard, name="dashboard"),
     path("<slug:shop_slug>/offers/", views.offers, name="offers"),
     path("<slug:shop_slug>/offers/new/", views.offer_edit, name="offer_add"),
@@ -16,4 +17,5 @@ urlpatterns = [
         name="offer_quick_edit",
     ),
     path("<slug:shop_slug>/questions/", views.questions, name="questions"),
+    path("<slug:shop_slug>/documents/", views.documents, name="documents"),
 ]

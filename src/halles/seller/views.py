@@ -199,3 +199,88 @@ def questions(request):
         Question.objects.filter(shop=request.shop).select_related("offer__product"), 30
     ).get_page(request.GET.get("page"))
     return render(request, "seller/questions.html", {"shop": request.shop, "page": page})
+
+
+@login_required
+def apply(request):
+    """A seller applies to open a shop on this marketplace."""
+    from halles.shops import services as shop_services
+    from halles.shops.models import Plan
+
+    marketplace = request.marketplace
+    plans = Plan.objects.filter(marketplace=marketplace, is_active=True)
+    form = forms.ApplicationForm(request.POST or None, request.FILES or None, plans=plans)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        documents = {
+            kind: data[kind] for kind in ("identity", "registration", "bank") if data[kind]
+        }
+        try:
+            application = shop_services.seller_apply(
+                user=request.user,
+                marketplace=marketplace,
+                plan=data["plan"],
+                shop_name=data["shop_name"],
+                slug=data["slug"],
+                legal_name=data["legal_name"],
+                legal_form=data["legal_form"],
+                share_capital_cents=data["share_capital"],
+                siret=data["siret"],
+                vat_number=data["vat_number"],
+                rcs=data["rcs"],
+                address_line1=data["address_line1"],
+                address_line2=data["address_line2"],
+                postcode=data["postcode"],
+                city=data["city"],
+                country="FR",
+                contact_name=data["contact_name"],
+                contact_email=data["contact_email"],
+                contact_phone=data["contact_phone"],
+                activity=data["activity"],
+                iban=data["iban"],
+                bic=data["bic"],
+                documents=documents,
+            )
+        except DomainError as error:
+            form.add_error(error.field if error.field in form.fields else None, str(error.message))
+        else:
+            messages.success(
+                request,
+                _(
+                    "Your application has been sent. The operator will review it and tell you by "
+                    "e-mail."
+                ),
+            )
+            return redirect("seller:dashboard", shop_slug=application.shop.slug)
+    return render(request, "seller/apply.html", {"form": form, "plans": plans})
+
+
+@shop_view
+def documents(request):
+    """KYC documents: see their review and send a new one."""
+    from halles.shops import services as shop_services
+
+    shop = request.shop
+    form = forms.KycUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            shop_services.kyc_document_add(
+                shop=shop,
+                user=request.user,
+                kind=form.cleaned_data["kind"],
+                file=form.cleaned_data["file"],
+            )
+        except DomainError as error:
+            form.add_error(error.field if error.field in form.fields else None, str(error.message))
+        else:
+            messages.success(request, _("The document has been sent for review."))
+            return redirect("seller:documents", shop_slug=shop.slug)
+    return render(
+        request,
+        "seller/documents.html",
+        {
+            "shop": shop,
+            "form": form,
+            "documents": shop.kyc_documents.order_by("kind", "-uploaded_at"),
+        },
+    )

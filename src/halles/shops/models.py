@@ -434,3 +434,33 @@ class PickupSlot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.starts_at:%Y-%m-%d %H:%M} ({self.booked}/{self.capacity})"
+
+
+class ShopEvent(models.Model):
+    """The history of a shop's status: who changed it, when, from what to what, and why."""
+
+    shop = models.ForeignKey(
+        Shop, on_delete=models.CASCADE, related_name="events", verbose_name=_("shop")
+    )
+    action = models.CharField(_("action"), max_length=30)
+    from_status = models.CharField(_("from"), max_length=10, choices=ShopStatus.choices)
+    to_status = models.CharField(_("to"), max_length=10, choices=ShopStatus.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    reason = models.TextField(_("reason"), blank=True)
+    automatic = models.BooleanField(_("automatic"), default=False)
+    at = models.DateTimeField(_("at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("shop event")
+        verbose_name_plural = _("shop events")
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.shop}: {self.from_status} -> {self.to_status}"

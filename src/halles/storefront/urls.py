@@ -1,7 +1,7 @@
 from django.contrib.auth.decorators import login_required
 from django.urls import path
 
-from . import views
+from . import catalog_views, views
 
 app_name = "storefront"
 
@@ -33,4 +33,10 @@ urlpatterns = [
     path("account/addresses/<int:pk>/delete/", views.address_delete, name="address_delete"),
     path("account/delete/", views.account_delete, name="account_delete"),
     path("join/", views.join_marketplace, name="join"),
+    path("search/", catalog_views.search, name="search"),
+    path("c/<slug:category_slug>/", catalog_views.search, name="category"),
+    path("p/<int:product_id>/", catalog_views.product, name="product"),
+    path("offers/<int:offer_id>/question/", catalog_views.ask_question, name="ask_question"),
+    path("shops/", catalog_views.shops, name="shops"),
+    path("shops/<slug:shop_slug>/", catalog_views.shop, name="shop"),
 ]

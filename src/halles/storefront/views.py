@@ -14,18 +14,26 @@ from django.views.decorators.http import require_POST
 
 from halles.accounts import services as account_services
 from halles.accounts.models import User, normalize_email
+from halles.catalog.models import Category
 from halles.core.errors import DomainError
 from halles.marketplaces import selectors as marketplace_selectors
 from halles.marketplaces import services as marketplace_services
 from halles.marketplaces.models import MembershipRole
+from halles.shops.models import Shop, ShopStatus
 
-from . import forms
+from . import catalog_views, forms
 
 
 def home(request):
     marketplace = request.marketplace
     if marketplace is None:
         return render(request, "storefront/no_marketplace.html", status=404)
+    featured = (
+        catalog_views.visible_offers(marketplace, request.user)
+        .select_related("product", "shop")
+        .prefetch_related("product__images")
+        .order_by("-discount_price_cents", "-created_at")[:8]
+    )
     return render(
         request,
         "storefront/home.html",
@@ -34,6 +42,11 @@ def home(request):
             "other_marketplaces": marketplace_selectors.public_marketplaces().exclude(
                 pk=marketplace.pk
             ),
+            "categories": Category.objects.filter(
+                marketplace=marketplace, parent=None, is_active=True
+            ),
+            "featured": featured,
+            "shops": Shop.objects.filter(marketplace=marketplace, status=ShopStatus.ACTIVE)[:12],
         },
     )
 
