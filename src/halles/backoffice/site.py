@@ -43,9 +43,12 @@ class HallesAdminSite(admin.AdminSite):
     def each_context(self, request):
         context = super().each_context(request)
         from halles.marketplaces.selectors import pending_memberships_for
+        from halles.shops.selectors import pending_applications_for, pending_kyc_documents_for
 
         if request.user.is_active and request.user.is_staff:
             context["pending_approvals"] = pending_memberships_for(request.user).count()
+            context["pending_applications"] = pending_applications_for(request.user).count()
+            context["pending_kyc"] = pending_kyc_documents_for(request.user).count()
         return context
 
 

@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from halles.catalog.models import Offer, Product
+from halles.catalog.models import ImportMode, Offer, Product
 from halles.catalog.validation import FieldError, clean_gtin, clean_price, clean_vat_rate
 from halles.core.money import format_money
 from halles.shops.models import KycKind, LegalForm
@@ -165,3 +165,13 @@ class ApplicationForm(forms.Form):
 class KycUploadForm(forms.Form):
     kind = forms.ChoiceField(label=_("Document"), choices=KycKind.choices)
     file = forms.FileField(label=_("File (PDF, JPEG or PNG, 10 MB at most)"))
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(
+        label=_("Offer file (CSV or XLSX)"),
+        help_text=_("UTF-8 CSV separated by ';' or ',', with a header row; or an Excel file."),
+    )
+    mode = forms.ChoiceField(
+        label=_("Mode"), choices=ImportMode.choices, initial="normal", widget=forms.RadioSelect
+    )

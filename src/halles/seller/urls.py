@@ -1,12 +1,17 @@
 from django.urls import path
 
-from . import views
+from . import settings_views, views
 
 app_name = "seller"
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("apply/", views.apply, name="apply"),
+    path(
+        "invitations/<str:token>/",
+        settings_views.invitation_accept,
+        name="invitation_accept",
+    ),
     path("<slug:shop_slug>/", views.dashboard, name="dashboard"),
     path("<slug:shop_slug>/offers/", views.offers, name="offers"),
     path("<slug:shop_slug>/offers/new/", views.offer_edit, name="offer_add"),
@@ -18,4 +23,40 @@ urlpatterns = [
     ),
     path("<slug:shop_slug>/questions/", views.questions, name="questions"),
     path("<slug:shop_slug>/documents/", views.documents, name="documents"),
+    path("<slug:shop_slug>/imports/", views.imports, name="imports"),
+    path("<slug:shop_slug>/imports/<int:import_id>/", views.import_detail, name="import_detail"),
+    path(
+        "<slug:shop_slug>/imports/<int:import_id>/errors.csv",
+        views.import_errors,
+        name="import_errors",
+    ),
+    path("<slug:shop_slug>/settings/", settings_views.profile, name="settings"),
+    path("<slug:shop_slug>/settings/hours/", settings_views.hours, name="hours"),
+    path("<slug:shop_slug>/settings/delivery/", settings_views.delivery, name="delivery"),
+    path(
+        "<slug:shop_slug>/settings/delivery/new/",
+        settings_views.delivery_edit,
+        name="delivery_add",
+    ),
+    path(
+        "<slug:shop_slug>/settings/delivery/<int:mode_id>/",
+        settings_views.delivery_edit,
+        name="delivery_edit",
+    ),
+    path(
+        "<slug:shop_slug>/settings/delivery/<int:mode_id>/active/",
+        settings_views.delivery_toggle,
+        name="delivery_toggle",
+    ),
+    path(
+        "<slug:shop_slug>/settings/delivery/<int:mode_id>/slots/",
+        settings_views.slots,
+        name="slots",
+    ),
+    path("<slug:shop_slug>/settings/staff/", settings_views.staff, name="staff"),
+    path(
+        "<slug:shop_slug>/settings/staff/<int:member_id>/remove/",
+        settings_views.staff_remove,
+        name="staff_remove",
+    ),
 ]

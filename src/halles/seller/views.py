@@ -284,3 +284,50 @@ def documents(request):
             "documents": shop.kyc_documents.order_by("kind", "-uploaded_at"),
         },
     )
+
+
+@shop_view
+def imports(request):
+    """Upload an offer file; see past imports with their progress."""
+    from halles.catalog.imports import offer_import_start
+
+    shop = request.shop
+    form = forms.ImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            offer_import = offer_import_start(
+                shop=shop,
+                user=request.user,
+                uploaded_file=form.cleaned_data["file"],
+                mode=form.cleaned_data["mode"],
+            )
+        except DomainError as error:
+            form.add_error("file" if error.field in (None, "file") else None, str(error.message))
+        else:
+            return redirect("seller:import_detail", shop_slug=shop.slug, import_id=offer_import.pk)
+    return render(
+        request,
+        "seller/imports.html",
+        {"shop": shop, "form": form, "imports": shop.imports.all()[:30]},
+        status=400 if form.errors else 200,
+    )
+
+
+@shop_view
+def import_detail(request, import_id):
+    """One import; htmx polls the progress fragment until it is done."""
+    offer_import = get_object_or_404(request.shop.imports, pk=import_id)
+    template = "seller/_import_progress.html" if request.htmx else "seller/import_detail.html"
+    return render(request, template, {"shop": request.shop, "offer_import": offer_import})
+
+
+@shop_view
+def import_errors(request, import_id):
+    from django.http import HttpResponse
+
+    from halles.catalog.imports import import_errors_csv
+
+    offer_import = get_object_or_404(request.shop.imports, pk=import_id)
+    response = HttpResponse(import_errors_csv(offer_import), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="import-{offer_import.pk}-errors.csv"'
+    return response
