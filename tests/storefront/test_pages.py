@@ -222,3 +222,16 @@ def test_a_draft_default_marketplace_is_not_served_at_the_root(client, db):
     response = client.get("/")
     assert response.status_code == 200
     assert response.context["marketplace"] == public
+
+
+def test_the_home_page_says_when_the_opening_threshold_is_not_reached(client, marketplace):
+    from ..shop_factories import ShopFactory
+
+    marketplace.opening_threshold = 2
+    marketplace.save()
+    ShopFactory(marketplace=marketplace, status="active")
+    page = client.get("/")
+    assert page.context["selling_shops"] == 1
+    assert 'data-testid="opening-threshold"' in page.content.decode()
+    ShopFactory(marketplace=marketplace, status="active")
+    assert 'data-testid="opening-threshold"' not in client.get("/").content.decode()

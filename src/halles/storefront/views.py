@@ -19,6 +19,7 @@ from halles.core.errors import DomainError
 from halles.marketplaces import selectors as marketplace_selectors
 from halles.marketplaces import services as marketplace_services
 from halles.marketplaces.models import MembershipRole
+from halles.shops import selectors as shop_selectors
 from halles.shops.models import Shop, ShopStatus
 
 from . import catalog_views, forms
@@ -47,6 +48,7 @@ def home(request):
             ),
             "featured": featured,
             "shops": Shop.objects.filter(marketplace=marketplace, status=ShopStatus.ACTIVE)[:12],
+            "selling_shops": shop_selectors.marketplace_selling_shops_count(marketplace),
         },
     )
 
