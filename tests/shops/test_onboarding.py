@@ -92,7 +92,9 @@ def test_without_a_valid_siret_the_application_is_refused_and_nothing_is_created
         services.seller_apply(**application_data(siret=siret))
 
     assert (error.value.code, error.value.field) == ("invalid_siret", "siret")
-    assert "Only declared businesses can sell" in str(error.value.message)
+    assert "Only declared businesses can sell" in str(error.value.message) or (
+        "Seules les entreprises déclarées" in str(error.value.message)
+    )
     assert nothing_created()
 
 

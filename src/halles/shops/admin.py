@@ -73,7 +73,7 @@ def _file_link(document: KycDocument):
     if not document.file:
         return "-"
     return format_html(
-        '<a href="{}" target="_blank" rel="noopener">{}</a>', document.file.url, _("Open")
+        '<a href="{}" target="_blank" rel="noopener">{}</a>', document.file.url, _("View the file")
     )
 
 

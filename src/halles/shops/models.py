@@ -253,7 +253,7 @@ class KycDocument(models.Model):
 
 class StaffRole(models.TextChoices):
     OWNER = "owner", _("Owner")
-    STAFF = "staff", _("Staff")
+    STAFF = "staff", _("Team member")
 
 
 class ShopStaff(models.Model):
