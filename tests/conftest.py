@@ -14,7 +14,9 @@ def pytest_collection_modifyitems(config, items):
     on_postgres = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
     kept, dropped = [], []
     for item in items:
-        if item.get_closest_marker("postgres_only") and not on_postgres:
+        if (item.get_closest_marker("postgres_only") and not on_postgres) or (
+            item.get_closest_marker("sqlite_only") and on_postgres
+        ):
             dropped.append(item)
             continue
         if item.get_closest_marker("browser"):

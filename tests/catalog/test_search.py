@@ -529,7 +529,7 @@ def test_bulk_loads_can_suspend_the_index(marketplace, shop):
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite rebuilds altered tables")
+@pytest.mark.sqlite_only  # SQLite rebuilds altered tables
 def test_a_table_rebuild_is_detected_and_repaired(marketplace, offer_for):
     offer = offer_for("Arrosoir")
     with connection.schema_editor() as editor:
