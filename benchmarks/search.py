@@ -708,8 +708,8 @@ class Benchmark:
             backend.price_order = timed("price walk", backend.price_order)
             backend.delivery_counts = timed("delivery", backend.delivery_counts)
             backend.relevance = timed("rank", backend.relevance)
-        search._facets = timed("facets", search._facets)
-        search._load_offers = timed("page", search._load_offers)
+        search.offers._facets = timed("facets", search.offers._facets)
+        search.offers._load_offers = timed("page", search.offers._load_offers)
 
     def match_counts(self) -> dict:
         """How many offers the words of each class match (exact, untimed)."""

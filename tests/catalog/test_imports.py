@@ -18,23 +18,28 @@ from hypothesis import strategies as st
 from halles.catalog import imports
 from halles.catalog.imports import (
     ImportRefused,
+    columns,
+    files,
     import_errors_csv,
     offer_import_create,
     offer_import_run,
     offer_import_start,
+    report,
+    sql,
 )
+from halles.catalog.imports import run as import_run
 from halles.catalog.models import ImportMode, ImportStatus, Offer, OfferImport, Product
 from halles.catalog.tasks import run_offer_import
 from halles.catalog.validation import FieldError, clean_gtin, clean_price
 from halles.core.errors import DomainError, NotAllowed
 from halles.shops.models import ShopStatus
 
-from .factories_import import (
+from ..factories import (
     CategoryFactory,
     OfferFactory,
     ProductFactory,
     ShopFactory,
-    StaffFactory,
+    ShopStaffFactory,
     make_gtin,
 )
 
@@ -201,7 +206,9 @@ def test_a_shop_updates_its_own_products_but_never_a_shared_one(shop, products, 
 
 
 def test_a_new_offer_on_the_shops_own_gtin_product_updates_it(shop, marketplace):
-    own = ProductFactory(marketplace=marketplace, created_by_shop=shop, title="Old")
+    own = ProductFactory(
+        marketplace=marketplace, gtin=make_gtin(60), created_by_shop=shop, title="Old"
+    )
 
     result = run_import(
         shop, f"sku;product-id;product-title;price;quantity\nNEW;{own.gtin};New;5;1\n"
@@ -410,14 +417,14 @@ def test_a_good_row_is_applied_and_a_bad_row_leaves_its_offer_untouched(shop, pr
 def test_a_row_is_never_half_applied(shop, monkeypatch):
     """A new product and its offer go together: when the offer cannot be written, the
     product is not left behind, and the other rows of the chunk still go in."""
-    real_insert = imports._insert
+    real_insert = sql.insert
 
     def failing_insert(model, fields, rows):
         if any("BOOM" in row for row in rows):
             raise IntegrityError("simulated failure")
         return real_insert(model, fields, rows)
 
-    monkeypatch.setattr(imports, "_insert", failing_insert)
+    monkeypatch.setattr(sql, "insert", failing_insert)
 
     result = run_import(
         shop,
@@ -480,7 +487,7 @@ def test_other_file_types_are_refused(shop):
 
 
 def test_too_many_rows_fail_the_import_before_any_change(shop, products, monkeypatch):
-    monkeypatch.setattr(imports, "MAX_ROWS", 2)
+    monkeypatch.setattr(files, "MAX_ROWS", 2)
 
     result = run_import(shop, "sku;price;quantity\nA;5;1\nB;5;1\nC;5;1\n")
 
@@ -497,7 +504,7 @@ def test_a_file_with_no_rows_fails(shop):
 
 
 def test_the_stored_errors_are_capped(shop, monkeypatch):
-    monkeypatch.setattr(imports, "MAX_STORED_ERRORS", 2)
+    monkeypatch.setattr(report, "MAX_STORED_ERRORS", 2)
 
     result = run_import(shop, "sku;price;quantity\nA;x;1\nB;x;1\nC;x;1\n")
 
@@ -584,7 +591,7 @@ def test_a_product_of_another_marketplace_is_unknown(shop, products):
 
 
 def test_only_the_shops_staff_may_import(shop):
-    outsider = StaffFactory(shop__marketplace=shop.marketplace).user  # staff of another shop
+    outsider = ShopStaffFactory(shop__marketplace=shop.marketplace).user  # staff of another shop
     with pytest.raises(NotAllowed):
         offer_import_start(
             shop=shop, user=outsider, uploaded_file=upload("sku\nA\n"), mode="normal"
@@ -593,7 +600,7 @@ def test_only_the_shops_staff_may_import(shop):
 
 
 def test_a_suspended_shop_cannot_import(shop):
-    staff = StaffFactory(shop=shop).user
+    staff = ShopStaffFactory(shop=shop).user
     shop.status = ShopStatus.SUSPENDED
     shop.save()
 
@@ -619,7 +626,7 @@ def test_a_shop_suspended_after_the_upload_has_its_import_fail(shop, products):
 
 
 def test_the_portal_import_runs_as_a_task_once_and_only_once(shop, products, run_on_commit):
-    staff = StaffFactory(shop=shop).user
+    staff = ShopStaffFactory(shop=shop).user
     content = f"sku;product-id;price;quantity\nA;{EAN1};5;3\n"
 
     with run_on_commit():
@@ -642,7 +649,7 @@ def test_the_portal_import_runs_as_a_task_once_and_only_once(shop, products, run
 
 
 def test_progress_is_saved_after_each_chunk(shop, products, monkeypatch):
-    monkeypatch.setattr(imports, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(import_run, "CHUNK_ROWS", 2)
     seen = []
 
     def on_progress(offer_import):
@@ -670,7 +677,7 @@ def test_the_error_report_is_a_semicolon_csv_for_excel(shop, products):
 
 
 def test_the_messages_speak_the_sellers_language(shop, products, run_on_commit):
-    staff = StaffFactory(shop=shop, user__language="en").user
+    staff = ShopStaffFactory(shop=shop, user__language="en").user
 
     with run_on_commit():
         started = offer_import_start(
@@ -745,13 +752,13 @@ def outcome(clean, value):
     | st.text(max_size=16)
 )
 def test_the_gtin_fast_path_agrees_with_clean_gtin(value):
-    assert outcome(imports._gtin, value) == outcome(clean_gtin, value)
+    assert outcome(columns.fast_gtin, value) == outcome(clean_gtin, value)
 
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.from_regex(r"\A[0-9]{0,11}([.,][0-9]{0,3})?\Z") | st.text(max_size=12))
 def test_the_price_fast_path_agrees_with_clean_price(value):
-    assert outcome(imports._price, value) == outcome(clean_price, value)
+    assert outcome(columns.fast_price, value) == outcome(clean_price, value)
 
 
 def test_quoted_values_may_hold_separators_and_line_breaks(shop, products):

@@ -14,21 +14,22 @@ from halles.catalog.search import SearchFilters, search_offers
 from halles.core.errors import DomainError
 from halles.shops.models import DeliveryKind, DeliveryMode, Shop, ShopStatus
 
-from ..catalog_factories import (
+from ..factories import (
     CategoryFactory,
     DeliveryModeFactory,
+    MarketplaceFactory,
     OfferFactory,
     ProductFactory,
-    SearchShopFactory,
+    SectorFactory,
+    ShopFactory,
 )
-from ..factories import MarketplaceFactory, SectorFactory
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def shop(marketplace):
-    return SearchShopFactory(marketplace=marketplace, name="Épicerie Martin")
+    return ShopFactory(marketplace=marketplace, name="Épicerie Martin")
 
 
 @pytest.fixture
@@ -155,9 +156,9 @@ def test_only_active_offers_of_active_shops_of_the_marketplace_are_found(
 ):
     offer_for("Pain de campagne")
     offer_for("Pain rassis", is_active=False)
-    suspended = SearchShopFactory(marketplace=marketplace, status=ShopStatus.SUSPENDED)
+    suspended = ShopFactory(marketplace=marketplace, status=ShopStatus.SUSPENDED)
     offer_for("Pain suspendu", shop=suspended)
-    pending = SearchShopFactory(marketplace=marketplace, status=ShopStatus.PENDING)
+    pending = ShopFactory(marketplace=marketplace, status=ShopStatus.PENDING)
     offer_for("Pain en attente", shop=pending)
     elsewhere = MarketplaceFactory()
     OfferFactory(marketplace=elsewhere, product__title="Pain d'ailleurs")
@@ -209,7 +210,7 @@ def test_category_filter_includes_sub_categories(marketplace, offer_for):
 
 
 def test_shop_stock_and_delivery_filters(marketplace, shop, offer_for):
-    other = SearchShopFactory(marketplace=marketplace, name="Fromagerie")
+    other = ShopFactory(marketplace=marketplace, name="Fromagerie")
     mine = offer_for("Comté 18 mois", stock=3)
     offer_for("Comté 24 mois", stock=0)
     theirs = offer_for("Comté fruité", shop=other)
@@ -311,7 +312,7 @@ def test_an_unknown_sort_is_a_domain_error(marketplace):
 def test_facets_count_the_whole_result_not_the_page(marketplace, shop, offer_for):
     teas = CategoryFactory(marketplace=marketplace, name="Thés")
     coffees = CategoryFactory(marketplace=marketplace, name="Cafés")
-    other = SearchShopFactory(marketplace=marketplace, name="Brûlerie")
+    other = ShopFactory(marketplace=marketplace, name="Brûlerie")
     relay = DeliveryModeFactory(shop=shop, kind=DeliveryKind.RELAY)
     for number in range(3):
         relay.offers.add(offer_for(f"Sachet thé {number}", category=teas))
@@ -549,7 +550,7 @@ def test_a_table_rebuild_is_detected_and_repaired(marketplace, offer_for):
 def test_large_results_are_capped_but_price_order_stays_exact(
     marketplace, shop, offer_for, monkeypatch
 ):
-    monkeypatch.setattr(search, "COUNT_CAP", 10)
+    monkeypatch.setattr(search.offers, "COUNT_CAP", 10)
     now = timezone.now()
     prices = [1500, 300, 2200, 900, 100, 4100, 700, 650, 3000, 1200, 50, 999, 2500, 800, 450]
     for number, price in enumerate(prices):
@@ -576,7 +577,7 @@ def test_large_results_are_capped_but_price_order_stays_exact(
 
 
 def test_the_window_uses_the_price_filter_before_capping(marketplace, offer_for, monkeypatch):
-    monkeypatch.setattr(search, "COUNT_CAP", 3)
+    monkeypatch.setattr(search.offers, "COUNT_CAP", 3)
     for number in range(6):
         offer_for(f"Vase {number}", price_cents=100 * (number + 1))
 
@@ -590,7 +591,7 @@ def test_the_window_uses_the_price_filter_before_capping(marketplace, offer_for,
 def test_large_results_keep_the_price_range_and_order_exact(
     marketplace, shop, offer_for, monkeypatch
 ):
-    monkeypatch.setattr(search, "COUNT_CAP", 6)
+    monkeypatch.setattr(search.offers, "COUNT_CAP", 6)
     now = timezone.now()
     rng = random.Random(3)
     for number in range(40):
@@ -629,7 +630,7 @@ def test_large_results_keep_the_price_range_and_order_exact(
 
 
 def test_a_common_last_word_is_not_expanded_as_a_prefix(marketplace, offer_for, monkeypatch):
-    monkeypatch.setattr(search, "COUNT_CAP", 2)
+    monkeypatch.setattr(search.offers, "COUNT_CAP", 2)
     for title in ("Vase bleu", "Vase vert", "Vase rouge", "Vaseline"):
         offer_for(title)
 
@@ -653,7 +654,7 @@ def test_browsing_without_words_respects_sectors_and_filters(marketplace, offer_
 
 
 def test_capped_results_still_rank_and_sort_newest_first(marketplace, offer_for, monkeypatch):
-    monkeypatch.setattr(search, "COUNT_CAP", 3)
+    monkeypatch.setattr(search.offers, "COUNT_CAP", 3)
     offer_for("Lampe de chevet")  # oldest
     offer_for("Lampe torche")
     offer_for("Guirlande", brand="Lampe & Co")

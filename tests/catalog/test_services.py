@@ -8,51 +8,10 @@ from django.db import connection
 from django.utils import timezone
 
 from halles.catalog import services
-from halles.catalog.models import Category, Coupon, Offer, Product
+from halles.catalog.models import Category, Coupon, Offer
 from halles.core.errors import DomainError, NotAllowed
-from halles.shops.models import Plan, Shop, ShopStaff
 
-from ..factories import MarketplaceFactory, UserFactory
-
-
-def make_shop(marketplace, slug="boulangerie", status="active", owner=None):
-    plan, _ = Plan.objects.get_or_create(
-        marketplace=marketplace, code="pro", defaults={"name": "Pro", "kind": "commission"}
-    )
-    shop = Shop.objects.create(
-        marketplace=marketplace,
-        slug=slug,
-        name=slug.title(),
-        status=status,
-        plan=plan,
-        legal_name=f"{slug} SARL",
-        legal_form="SARL",
-        siren="732829320",
-        siret="73282932000074",
-        address_line1="1 rue",
-        postcode="75001",
-        city="Paris",
-        contact_name="A",
-        contact_email="a@example.test",
-        contact_phone="0102030405",
-        activity="Pain",
-    )
-    owner = owner or UserFactory()
-    ShopStaff.objects.create(shop=shop, user=owner, role="owner")
-    return shop, owner
-
-
-def make_offer(shop, sku="SKU-1", stock=5, price=1000, **fields):
-    product = Product.objects.create(marketplace=shop.marketplace, title=f"Produit {sku}")
-    return Offer.objects.create(
-        marketplace=shop.marketplace,
-        shop=shop,
-        product=product,
-        sku=sku,
-        price_cents=price,
-        stock=stock,
-        **fields,
-    )
+from ..factories import MarketplaceFactory, UserFactory, make_offer, make_shop
 
 
 @pytest.mark.django_db

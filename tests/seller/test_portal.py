@@ -2,8 +2,7 @@ import pytest
 
 from halles.catalog.models import Category, Offer, Product
 
-from ..catalog.test_services import make_offer, make_shop
-from ..factories import UserFactory
+from ..factories import UserFactory, make_offer, make_shop
 
 pytestmark = pytest.mark.django_db
 

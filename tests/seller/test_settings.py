@@ -22,8 +22,7 @@ from halles.shops.models import (
 )
 
 from ..conftest import links_in
-from ..factories import UserFactory
-from ..shop_factories import (
+from ..factories import (
     ClickCollectFactory,
     DeliveryModeFactory,
     OpeningHoursFactory,
@@ -31,6 +30,7 @@ from ..shop_factories import (
     ShopFactory,
     ShopStaffFactory,
     StaffInvitationFactory,
+    UserFactory,
 )
 
 pytestmark = pytest.mark.django_db

@@ -2,8 +2,7 @@ import pytest
 
 from halles.shops.models import KycKind
 
-from ..factories import UserFactory
-from ..shop_factories import PlanFactory, pdf_upload, png_upload
+from ..factories import PlanFactory, UserFactory, pdf_upload, png_upload
 
 
 @pytest.fixture(autouse=True)

@@ -3,8 +3,13 @@ from django.contrib.auth.models import Permission
 
 from halles.shops.models import ApplicationStatus, KycStatus, ShopStatus
 
-from ..factories import MarketplaceFactory
-from ..shop_factories import IBAN, KycDocumentFactory, SellerApplicationFactory, ShopFactory
+from ..factories import (
+    IBAN,
+    KycDocumentFactory,
+    MarketplaceFactory,
+    SellerApplicationFactory,
+    ShopFactory,
+)
 
 pytestmark = pytest.mark.django_db
 

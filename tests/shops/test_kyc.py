@@ -9,8 +9,15 @@ from halles.shops import services
 from halles.shops.models import KycKind, KycStatus
 from halles.shops.selectors import shop_kyc_complete
 
-from ..factories import MarketplaceFactory, OperatorFactory, UserFactory
-from ..shop_factories import KycDocumentFactory, ShopFactory, ShopStaffFactory, pdf_upload
+from ..factories import (
+    KycDocumentFactory,
+    MarketplaceFactory,
+    OperatorFactory,
+    ShopFactory,
+    ShopStaffFactory,
+    UserFactory,
+    pdf_upload,
+)
 
 pytestmark = pytest.mark.django_db
 

@@ -17,9 +17,11 @@ from halles.shops.models import (
     StaffRole,
 )
 
-from ..factories import MarketplaceFactory, MembershipFactory, OperatorFactory
-from ..shop_factories import (
+from ..factories import (
     IBAN,
+    MarketplaceFactory,
+    MembershipFactory,
+    OperatorFactory,
     PlanFactory,
     SellerApplicationFactory,
     ShopFactory,

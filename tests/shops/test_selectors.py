@@ -11,8 +11,7 @@ from halles.shops.selectors import (
     shops_of_user,
 )
 
-from ..factories import MarketplaceFactory, UserFactory
-from ..shop_factories import PlanFactory, ShopFactory, ShopStaffFactory
+from ..factories import MarketplaceFactory, PlanFactory, ShopFactory, ShopStaffFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -7,8 +7,7 @@ from halles.shops import services
 from halles.shops.models import DeliveryKind, DeliveryMode, OpeningHours
 from halles.shops.selectors import is_open_at
 
-from ..factories import UserFactory
-from ..shop_factories import DeliveryModeFactory, ShopFactory, ShopStaffFactory
+from ..factories import DeliveryModeFactory, ShopFactory, ShopStaffFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -9,12 +9,12 @@ from halles.core.errors import DomainError, NotAllowed
 from halles.shops import services
 from halles.shops.models import PickupSlot
 
-from ..factories import UserFactory
-from ..shop_factories import (
+from ..factories import (
     ClickCollectFactory,
     DeliveryModeFactory,
     PickupSlotFactory,
     ShopFactory,
+    UserFactory,
 )
 
 MONDAY = date(2026, 6, 1)

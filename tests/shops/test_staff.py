@@ -10,8 +10,7 @@ from halles.shops import services
 from halles.shops.models import ShopStaff, StaffInvitation, StaffRole
 
 from ..conftest import links_in
-from ..factories import UserFactory
-from ..shop_factories import ShopFactory, ShopStaffFactory, StaffInvitationFactory
+from ..factories import ShopFactory, ShopStaffFactory, StaffInvitationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -5,8 +5,14 @@ from halles.notifications.models import Email
 from halles.shops.models import ShopEvent, ShopStatus
 from halles.shops.workflow import allowed_actions, shop_transition
 
-from ..factories import MarketplaceFactory, OperatorFactory, UserFactory
-from ..shop_factories import SellerApplicationFactory, ShopFactory, ShopStaffFactory
+from ..factories import (
+    MarketplaceFactory,
+    OperatorFactory,
+    SellerApplicationFactory,
+    ShopFactory,
+    ShopStaffFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 

@@ -225,7 +225,7 @@ def test_a_draft_default_marketplace_is_not_served_at_the_root(client, db):
 
 
 def test_the_home_page_says_when_the_opening_threshold_is_not_reached(client, marketplace):
-    from ..shop_factories import ShopFactory
+    from ..factories import ShopFactory
 
     marketplace.opening_threshold = 2
     marketplace.save()

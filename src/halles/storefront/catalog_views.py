@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from halles.catalog import search as catalog_search
 from halles.catalog import services as catalog
 from halles.catalog.models import Category, Offer, Product, effective_price_expression
 from halles.core.errors import DomainError
@@ -48,14 +49,7 @@ def _marketplace(request):
     return request.marketplace
 
 
-def _search():
-    from halles.catalog import search
-
-    return search
-
-
 def _filters_from(request, category=None):
-    catalog_search = _search()
     get = request.GET
 
     def cents(name):
@@ -92,7 +86,7 @@ def search(request, category_slug=None):
     if sort not in dict(SORTS):
         sort = "relevance"
     page = request.GET.get("page", "1")
-    result = _search().search_offers(
+    result = catalog_search.search_offers(
         marketplace=marketplace,
         query=query,
         filters=_filters_from(request, category),
@@ -164,7 +158,6 @@ def shop(request, shop_slug):
         status=ShopStatus.ACTIVE,
     )
     page = request.GET.get("page", "1")
-    catalog_search = _search()
     result = catalog_search.search_offers(
         marketplace=marketplace,
         filters=catalog_search.SearchFilters(shop_id=item.pk),

@@ -1,0 +1,110 @@
+"""Bulk offer import: a seller's CSV or XLSX file, with Mirakl's offer import columns (OF01).
+
+Entry points
+------------
+- `offer_import_start(*, shop, user, uploaded_file, mode)`: the seller portal's service. The
+  user must be on the shop's staff (NotAllowed), the shop active (suspended: DomainError
+  `shop_suspended`), the file acceptable (`ImportRefused`). Creates the `OfferImport` and
+  queues `tasks.run_offer_import` once the transaction commits.
+- `offer_import_create(...)`: the same without the staff check or the queueing (the CLI).
+- `offer_import_run(*, offer_import, on_progress=None)`: does the work; claims the import
+  (QUEUED -> RUNNING) or does nothing, ends DONE or FAILED with a message.
+- `import_errors_csv(offer_import)`: the per-row error report (`line;sku;column;message`,
+  UTF-8 with a BOM so that Excel reads it).
+
+The file
+--------
+CSV (`;` or `,`, chosen by counting them in the header line; `"` quotes) in UTF-8, with or
+without BOM; a file that is not UTF-8 is refused as a whole, naming the first bad line (and
+saying "save it as UTF-8" when it decodes as Windows-1252). Or XLSX (first sheet). At most
+20 MB and 200,000 rows; an empty file is refused (in REPLACE mode it would deactivate
+everything). Header matching ignores case, surrounding spaces and `_` vs `-`. Unknown
+columns are ignored, with one warning in the import's message. Blank rows are skipped.
+
+Columns (Mirakl names; only `sku` is required in the header)
+------------------------------------------------------------
+`sku`; `product-id` + `product-id-type`: EAN, GTIN or UPC match the marketplace's product
+with that GTIN; SHOP_SKU or no type means the shop's own product (product-id is then not
+used: a shop product is reached through its offer's SKU). A product-id without a type is
+read as a GTIN. `description` (offer details), `price`, `quantity` (sets the stock),
+`vat-rate` (Halles), `min-quantity`/`max-quantity` (or Mirakl's `min-order-quantity`/
+`max-order-quantity`), `min-quantity-alert` (low-stock threshold), `discount-price`,
+`discount-start-date`, `discount-end-date` (2025-01-31, 31/01/2025, or with a time; in the
+marketplace's time zone unless an offset is given; an end date without a time includes
+that whole day), `state` (Mirakl's offer condition: only 11, new, is accepted; any other
+code is a row error, since nothing else can be sold as described here; nothing is stored),
+`update-delete` (`update`, the default, or `delete`: the offer is deactivated, never deleted,
+since orders reference offers; the other columns of a delete row are not read).
+Product columns, for products the shop creates: `product-title` (required for a new one),
+`product-description`, `product-brand`, `product-category` (the slug of an active category
+that sellers may use). On a product the shop did not create (a shared GTIN product), they
+are ignored: a shop never edits another's product.
+
+Modes
+-----
+NORMAL creates and updates: on an update a missing column keeps the old value; a new offer
+takes the model's defaults and needs `price` and `quantity` (and a product). PARTIAL only
+updates existing offers (an unknown SKU is a row error), only the columns present. REPLACE
+is NORMAL, then deactivates the shop's active offers whose SKU is nowhere in the file (rows
+in error count as present: an invalid row never touches its offer). In a present column an
+empty cell clears what can be empty (texts, discount, max-quantity, category) and keeps the
+old value of the rest. Activity: a delete row deactivates; in NORMAL and REPLACE an update
+row (re)activates; with `deactivate_when_sold_out` a stock of 0 deactivates and a restock
+in PARTIAL reactivates. The product of an existing offer cannot be changed (row error).
+
+Errors and atomicity
+--------------------
+Every error of a row is collected as {line, sku, column, message} (line = the physical line
+of the file where the row starts, the header being line 1): a row with a readable SKU is
+also checked against the database even when a value is wrong, so the seller sees all its
+problems at once. A row with any error is not applied. A SKU seen again in the file is an
+error on `sku` for every occurrence after the first. At most 10,000 errors are stored (the
+message and the report say so). A row's product and offer are written in the same
+transaction: a row is applied whole or not at all.
+
+How it runs (and why)
+---------------------
+Rows go by chunks of 1,000: each row is parsed and checked alone (the cleaners of
+`validation.py`; for GTINs and prices a fast path that gives the same result in the usual
+case, tested against them; the values of a column already seen are cached); then, in one
+transaction per chunk, the chunk's existing offers are read (locked FOR UPDATE in
+primary-key order on PostgreSQL; SQLite's write transaction already excludes writers) and
+its GTIN products, one query each; the database checks run on the merged values; the
+writes follow: new products with bulk_create, new offers with COPY (PostgreSQL) or a
+prepared INSERT run per row (SQLite), changed offers with one statement per set of
+changed columns (UPDATE ... FROM (VALUES ...) on PostgreSQL, a prepared UPDATE per row on
+SQLite); an unchanged row writes nothing. Reads and writes are SQL built from the models'
+metadata rather than QuerySets, whose per-chunk Python cost was as large as the database's
+work (benchmarks/offer_import.py, docs/performance.md); values go through Django's adapters
+and converters, and the database's constraints and triggers apply as for any write (no
+model signal is sent: nothing listens to offer saves today). If a chunk's transaction
+fails (a concurrent writer took a new SKU, a constraint), the chunk is replayed one row per
+transaction and the failing row gets an error. Progress (done, applied and error rows) is
+saved by one UPDATE after each chunk, for the seller portal to poll.
+
+The modules, in the order a row meets them
+------------------------------------------
+`files` (reading CSV/XLSX, limits), `columns` (what each column sets, the fast cleaners,
+`Layout`), `rows` (parsing a row, no database), `sql` (the reads and writes built from the
+models' metadata), `chunks` (deciding and writing a chunk), `run` (the chunk loop, progress,
+REPLACE), `report` (errors kept and the CSV report), `services` (the entry points).
+"""
+
+from .files import MAX_FILE_BYTES, MAX_ROWS, ImportRefused
+from .report import MAX_STORED_ERRORS, import_errors_csv
+from .run import CHUNK_ROWS
+from .services import offer_import_create, offer_import_run, offer_import_start
+from .sql import INSERT_FIELDS
+
+__all__ = [
+    "CHUNK_ROWS",
+    "INSERT_FIELDS",
+    "MAX_FILE_BYTES",
+    "MAX_ROWS",
+    "MAX_STORED_ERRORS",
+    "ImportRefused",
+    "import_errors_csv",
+    "offer_import_create",
+    "offer_import_run",
+    "offer_import_start",
+]

@@ -1,0 +1,170 @@
+"""The import's SQL, built once from the models' metadata: reading a chunk's offers and
+products, inserting and updating rows in few statements. Not the ORM: a QuerySet filtering
+on 1,000 SKUs spends about 4 ms in Python before the database starts, as much as writing the
+chunk. Values still go through Django's adapters and converters."""
+
+from __future__ import annotations
+
+from django.db import connection
+
+from ..models import Offer, Product
+from .columns import OFFER_FIELDS, PRODUCT_FIELDS
+
+EXISTING_FIELDS = ("id", "sku", "product_id", "deactivate_when_sold_out", *OFFER_FIELDS)
+PRODUCT_KEYS = ("id", "gtin", "created_by_shop_id")
+PRODUCT_READ = (*PRODUCT_KEYS, *PRODUCT_FIELDS)
+INSERT_FIELDS = (
+    "marketplace_id",
+    "shop_id",
+    "product_id",
+    "sku",
+    *OFFER_FIELDS,
+    "deactivate_when_sold_out",
+    "created_at",
+    "updated_at",
+)
+DATETIME_FIELDS = frozenset({"discount_starts_at", "discount_ends_at", "updated_at"})
+
+
+class Reader:
+    """The chunk's reads, in SQL built once from the models' metadata. Not the ORM: a
+    QuerySet filtering on 1,000 SKUs spends about 4 ms in Python before the database
+    starts, as much as writing the chunk. Values still go through Django's converters."""
+
+    def __init__(self, *, with_products: bool):
+        offer, product = quoted_table(Offer), quoted_table(Product)
+        offer_id, sku = (
+            f"{offer}.{quoted_column(Offer, 'id')}",
+            f"{offer}.{quoted_column(Offer, 'sku')}",
+        )
+        fields = [(Offer, name) for name in EXISTING_FIELDS]
+        joined = ""
+        if with_products:
+            fields += [(Product, name) for name in PRODUCT_READ]
+            joined = (
+                f" INNER JOIN {product} ON {product}.{quoted_column(Product, 'id')}"
+                f" = {offer}.{quoted_column(Offer, 'product_id')}"
+            )
+        # PostgreSQL locks the rows in primary-key order. SQLite needs no lock (a write
+        # transaction excludes other writers) and no ORDER BY, with which its planner scans
+        # all the shop's offers by the shop_id index instead of using (shop_id, sku).
+        lock = ""
+        if connection.features.has_select_for_update_of:
+            lock = f" ORDER BY {offer_id} FOR UPDATE OF {offer}"
+        self.offers_sql = (
+            _select(fields)
+            + f" FROM {offer}{joined} WHERE {offer}.{quoted_column(Offer, 'shop_id')} = %s"
+            + f" AND {sku} IN ({{}}){lock}"
+        )
+        self.offer_converters = _converters(fields)
+        self.with_products = with_products
+        self.product_names = PRODUCT_READ if with_products else PRODUCT_KEYS
+        product_fields = [(Product, name) for name in self.product_names]
+        self.products_sql = (
+            _select(product_fields)
+            + f" FROM {product} WHERE {product}.{quoted_column(Product, 'marketplace_id')} = %s"
+            + f" AND {product}.{quoted_column(Product, 'gtin')} IN ({{}})"
+        )
+        self.product_converters = _converters(product_fields)
+
+    def offers(self, shop_id: int, skus: list[str]) -> dict:
+        """The shop's offers with these SKUs by SKU, locked (primary-key order) on PostgreSQL
+        until the chunk commits; SQLite's write transaction already excludes other writers."""
+        width = len(EXISTING_FIELDS)
+        offers = {}
+        for values in _fetch(self.offers_sql, shop_id, skus, self.offer_converters):
+            offer = dict(zip(EXISTING_FIELDS, values[:width], strict=True))
+            if self.with_products:
+                offer["product"] = dict(zip(PRODUCT_READ, values[width:], strict=True))
+            offers[offer["sku"]] = offer
+        return offers
+
+    def products(self, marketplace_id: int, gtins: set[str]) -> dict:
+        """The marketplace's products with these GTINs, by GTIN."""
+        rows = _fetch(self.products_sql, marketplace_id, list(gtins), self.product_converters)
+        names = self.product_names
+        return {values[1]: dict(zip(names, values, strict=True)) for values in rows}
+
+
+def quoted_table(model) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def quoted_column(model, name: str) -> str:
+    return connection.ops.quote_name(model._meta.get_field(name).column)
+
+
+def _select(fields: list) -> str:
+    return "SELECT " + ", ".join(
+        f"{quoted_table(model)}.{quoted_column(model, name)}" for model, name in fields
+    )
+
+
+def _converters(fields: list) -> list:
+    """(position, column, functions) for the fields whose values the backend converts."""
+    found = []
+    for position, (model, name) in enumerate(fields):
+        column = model._meta.get_field(name).get_col(model._meta.db_table)
+        functions = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+        if functions:
+            found.append((position, column, functions))
+    return found
+
+
+def _fetch(sql: str, key: int, values: list, converters: list) -> list:
+    if not values:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(sql.format(", ".join(["%s"] * len(values))), [key, *values])
+        rows = cursor.fetchall()
+    if not converters:
+        return rows
+    converted = []
+    for row in rows:
+        row = list(row)
+        for position, column, functions in converters:
+            value = row[position]
+            for function in functions:
+                value = function(value, column, connection)
+            row[position] = value
+        converted.append(row)
+    return converted
+
+
+def insert(model, fields: tuple, rows: list) -> None:
+    """PostgreSQL: COPY (one statement, about 4 times the rate of INSERTs through psycopg's
+    client-side binding); SQLite: one prepared INSERT run for every row."""
+    if not rows:
+        return
+    columns = ", ".join(quoted_column(model, name) for name in fields)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {quoted_table(model)} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            marks = ", ".join(["%s"] * len(fields))
+            cursor.executemany(
+                f"INSERT INTO {quoted_table(model)} ({columns}) VALUES ({marks})", rows
+            )
+
+
+def update(model, fields: tuple, rows: list) -> None:
+    """Rows of (values of `fields`..., updated_at, id). PostgreSQL: one UPDATE ... FROM
+    (VALUES ...) for all rows (row-by-row UPDATEs through psycopg run at half the rate);
+    SQLite: one prepared UPDATE run for every row."""
+    table, names = quoted_table(model), (*fields, "updated_at", "id")
+    columns = [quoted_column(model, name) for name in names]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            types = [model._meta.get_field(name).db_type(connection) for name in names]
+            one = "(" + ", ".join(f"%s::{kind}" for kind in types) + ")"
+            assignments = ", ".join(f"{column} = v.{column}" for column in columns[:-1])
+            cursor.execute(
+                f"UPDATE {table} SET {assignments} FROM (VALUES {', '.join([one] * len(rows))})"
+                f" AS v ({', '.join(columns)}) WHERE {table}.{columns[-1]} = v.{columns[-1]}",
+                [value for row in rows for value in row],
+            )
+        else:
+            assignments = ", ".join(f"{column} = %s" for column in columns[:-1])
+            cursor.executemany(f"UPDATE {table} SET {assignments} WHERE {columns[-1]} = %s", rows)

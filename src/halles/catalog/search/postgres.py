@@ -1,0 +1,236 @@
+"""The PostgreSQL backend: full text on the side table `catalog_offersearch` (statement
+triggers, migration catalog 0003)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import NamedTuple
+
+from django.db import transaction
+
+from .base import Backend
+from .query import Query, Row
+
+
+class PostgresMatch(NamedTuple):
+    words: str  # tsquery text of the words alone ("" without words)
+    full: str  # tsquery text of the words and the tags ("" when there is neither)
+    tiers: tuple[str, ...] = ()  # the words in the title; title or brand; ... or category
+
+
+class PostgresBackend(Backend):
+    """PostgreSQL full text, on the side table catalog_offersearch, aliased "o": it carries the
+    prices, stock, delivery kinds and sectors of the offer, so a search never reads the offer
+    table and every filter and sort is on one row (the planner then picks the GIN index for
+    rare words, or an ordered index walk filtering each row for common ones).
+
+    The tsquery holds only the words and the selective tags (category, shop, promotion): a
+    GIN scan decompresses every posting list it uses, and one of a million offers (every
+    offer of the marketplace, every offer in stock) costs ~25 ms.
+
+    Relevance: the same tiers as on SQLite, read from the weights of the lexemes (title A,
+    brand B, category C, descriptions D) with weight-restricted tsqueries."""
+
+    TIERS = ("A", "AB", "ABC")
+    WALK_ROWS = 5_000  # a price walk expected to read more rows than this uses the GIN index
+
+    def prepare(self, query: Query) -> PostgresMatch:
+        """The words are folded like the index, by halles_search_fold()."""
+        words, tiers = "", ()
+        if query.terms.words:
+            prefixes = [False] * len(query.terms.words)
+            prefixes[-1] = query.terms.prefix
+            queries = ", ".join(
+                "to_tsquery('simple', string_agg(quote_literal(halles_search_fold(t.word))"
+                f" || CASE WHEN t.prefix THEN ':*' ELSE ':' END || '{weights}', ' & '"
+                " ORDER BY t.n))::text"
+                for weights in ("", *self.TIERS)
+            )
+            words, *tiers = self._fetch(
+                f"SELECT {queries}"
+                " FROM unnest(%s::text[], %s::boolean[]) WITH ORDINALITY AS t(word, prefix, n)",
+                [query.terms.words, prefixes],
+            )[0]
+            words = words or ""
+        _visible, *selective = self.tags(query)
+        tags = ["( " + " | ".join(f"'#{tag}'" for tag in group) + " )" for group in selective]
+        full = " & ".join(([f"( {words} )"] if words else []) + tags)
+        return PostgresMatch(words, full, tuple(tiers))
+
+    def has_words(self, match) -> bool:
+        return bool(match.words)  # words that fold to nothing do not count
+
+    newest_first = False
+
+    def window(self, query, match, limit, with_price):
+        """The first `limit` matches found, in no order: PostgreSQL stops as soon as it has
+        them (no sort over every match, which reads every matching row)."""
+        conditions, params = self._conditions(query, match)
+        price = query.price_sql if with_price else "NULL::integer"
+        price_params = query.price_params if with_price else []
+        return [
+            Row(*row[:4], kinds=tuple(row[4]), block=row[5])
+            for row in self._fetch(
+                f"SELECT o.offer_id, o.category_id, o.shop_id, {price}, o.delivery_kinds,"
+                " (o.ctid::text::point)[0]::bigint"
+                f" FROM catalog_offersearch o WHERE {conditions} LIMIT %s",
+                [*price_params, *params, limit],
+            )
+        ]
+
+    def newest(self, query, match, limit):
+        return self._ids(query, match, "", [], limit)
+
+    def relevance(self, query, match, rows, needed, *, exact):
+        """Tiers: title (A), title or brand (AB), ... or category (ABC), anywhere. On the
+        window when it holds the whole result; else tier by tier, newest first, from the
+        index, until the page is full."""
+        if exact:
+            tiers = " ".join(
+                f"WHEN vector @@ %s::tsquery THEN {len(match.tiers) - rank}"
+                for rank in range(len(match.tiers))
+            )
+            scores = dict(
+                self._fetch(
+                    f"SELECT offer_id, CASE {tiers} ELSE 0 END"
+                    " FROM catalog_offersearch WHERE offer_id = ANY(%s)",
+                    [*match.tiers, [row.id for row in rows]],
+                )
+            )
+            ranked = sorted(rows, key=lambda row: (-scores.get(row.id, 0), -row.id))
+            return [row.id for row in ranked]
+        ordered: list[int] = []
+        higher: list[str] = []
+        for tier in (*match.tiers, None):
+            extra, params = "", []
+            if tier is not None:
+                extra, params = " AND o.vector @@ %s::tsquery", [tier]
+            for above in higher:
+                extra += " AND NOT o.vector @@ %s::tsquery"
+                params.append(above)
+            ordered += self._ids(query, match, extra, params, needed - len(ordered))
+            if len(ordered) >= needed or tier is None:
+                break
+            higher.append(tier)
+        return ordered
+
+    @contextmanager
+    def _planner(self, **settings: bool) -> Iterator[None]:
+        """Planner settings for the statements inside (set_config(..., true): this
+        transaction only, restored after when the caller's transaction goes on)."""
+        changed = {name: on for name, on in settings.items() if not on}
+        if not changed:
+            yield
+            return
+        with transaction.atomic(using=self.connection.alias), self.connection.cursor() as cursor:
+            previous = {}
+            for name in changed:
+                cursor.execute(
+                    "SELECT current_setting(%s), set_config(%s, 'off', true)", [name, name]
+                )
+                previous[name] = cursor.fetchone()[0]
+            yield
+            for name, value in previous.items():
+                cursor.execute("SELECT set_config(%s, %s, true)", [name, value])
+
+    def _ids(self, query, match, extra: str, extra_params: list, limit: int) -> list[int]:
+        conditions, params = self._conditions(query, match)
+        return [
+            offer_id
+            for (offer_id,) in self._fetch(
+                f"SELECT o.offer_id FROM catalog_offersearch o WHERE {conditions}{extra}"
+                " ORDER BY o.offer_id DESC LIMIT %s",
+                [*params, *extra_params, limit],
+            )
+        ]
+
+    def price_order(self, query, match, rows, *, descending, limit):
+        """Two walks of the (marketplace, price) indexes of the search rows: the offers sold
+        at their price, the offers sold at a discount in force; merged.
+
+        The planner underestimates how many rows pass the filters (it multiplies their
+        selectivities) and then prefers reading every match through the GIN index and
+        sorting them (~30 ms for a common word). When matches are dense enough for a walk to
+        find its rows early, bitmap scans are switched off for it. The window read the table
+        in physical order and stopped after COUNT_CAP matches: the share of the table it
+        read gives the share of the offers that match.
+
+        The `limit`-th cheapest (dearest) price of the window bounds the walks: the window
+        already holds `limit` matches at that price or better."""
+        pages, offers = self._fetch(
+            "SELECT greatest(relpages, 1), greatest(reltuples, 1) FROM pg_class"
+            " WHERE oid = 'catalog_offersearch'::regclass",
+            [],
+        )[0]
+        read = min(1.0, (max(row.block for row in rows) + 1) / pages)
+        density = len(rows) / read / offers
+        walk = limit / density <= self.WALK_ROWS
+        prices = sorted(row.price for row in rows)
+        bound = prices[-limit] if descending else prices[limit - 1]
+        found = []
+        with self._planner(enable_bitmapscan=not walk):
+            for promoted in (False, True):
+                if query.filters.on_promotion and not promoted:
+                    continue
+                found += self._price_walk(query, match, promoted, descending, limit, bound)
+        sign = -1 if descending else 1
+        found.sort(key=lambda item: (sign * item[1], sign * item[0]))
+        return [pk for pk, _price in found[:limit]]
+
+    def _price_walk(self, query, match, promoted, descending, limit, bound):
+        conditions, params = self._conditions(query, match, prices=False)
+        if promoted:
+            column = "o.discount_price_cents"
+            conditions += f" AND o.discount_price_cents IS NOT NULL AND {query.promotion_sql}"
+        else:
+            column = "o.price_cents"
+            conditions += f" AND NOT {query.promotion_sql}"
+        params += query.promotion_params
+        low, high = query.min_price, query.max_price  # in each walk, the price is the column
+        if descending:
+            low = bound if low is None else max(low, bound)
+        else:
+            high = bound if high is None else min(high, bound)
+        if low is not None:
+            conditions += f" AND {column} >= %s"
+            params.append(low)
+        if high is not None:
+            conditions += f" AND {column} <= %s"
+            params.append(high)
+        direction = "DESC" if descending else "ASC"
+        return self._fetch(
+            f"SELECT o.offer_id, {column} FROM catalog_offersearch o WHERE {conditions}"
+            f" ORDER BY {column} {direction}, o.offer_id {direction} LIMIT %s",
+            [*params, limit],
+        )
+
+    def delivery_counts(self, rows):
+        return list(Counter(kind for row in rows for kind in row.kinds or ()).items())
+
+    def _conditions(
+        self, query: Query, match: PostgresMatch, *, prices: bool = True
+    ) -> tuple[str, list]:
+        """WHERE of a search on catalog_offersearch "o" (without the price range: `prices`)."""
+        conditions, params = ["o.marketplace_id = %s"], [query.marketplace_id]
+        if match.full:
+            conditions.append("o.vector @@ %s::tsquery")
+            params.append(match.full)
+        if query.sector_id is None:
+            conditions.append("o.sectors IS NULL")
+        else:
+            conditions.append("(o.sectors IS NULL OR %s = ANY(o.sectors))")
+            params.append(query.sector_id)
+        if query.filters.in_stock:
+            conditions.append("o.in_stock")
+        if query.filters.delivery_kind is not None:
+            conditions.append("%s = ANY(o.delivery_kinds)")
+            params.append(str(query.filters.delivery_kind))
+        if prices and query.residual_sql:
+            conditions.append(query.residual_sql)
+            params += query.residual_params
+        elif query.filters.on_promotion:
+            conditions.append(query.promotion_sql)
+            params += query.promotion_params
+        return " AND ".join(conditions), params
