@@ -65,6 +65,10 @@ INSTALLED_APPS = [
     "halles.notifications",
     "halles.shops",
     "halles.catalog",
+    "halles.payments",
+    "halles.orders",
+    "halles.checkout",
+    "halles.api",
     "halles.storefront",
     "halles.seller",
     "halles.demo",
@@ -166,6 +170,28 @@ TASKS = {
         ),
     }
 }
+
+# Periodic jobs (deadline sweeps): `halles scheduler` (started by `halles serve`) queues each
+# task every so many seconds; `halles sweep` runs them all once (e.g. from cron).
+HALLES_PERIODIC_TASKS = [
+    ("halles.orders.tasks.sweep_order_deadlines", 60),
+    ("halles.payments.tasks.sweep_sandbox_webhooks", 30),
+    ("halles.checkout.tasks.sweep_abandoned_checkouts", 60),
+]
+
+# --- Payments -------------------------------------------------------------------------------
+# Providers by code; the built-in sandbox is the default. Its callbacks are signed with
+# HALLES_SANDBOX_SECRET and POSTed to HALLES_SANDBOX_WEBHOOK_URL (default: this site).
+HALLES_PAYMENT_PROVIDERS = {"sandbox": "halles.payments.sandbox.provider.SandboxProvider"}
+HALLES_DEFAULT_PAYMENT_PROVIDER = os.environ.get("HALLES_PAYMENT_PROVIDER", "sandbox")
+HALLES_SANDBOX_SECRET = os.environ.get("HALLES_SANDBOX_SECRET", SECRET_KEY + ":sandbox")
+HALLES_SANDBOX_WEBHOOK_URL = os.environ.get(
+    "HALLES_SANDBOX_WEBHOOK_URL", SITE_URL.rstrip("/") + "/payments/webhooks/sandbox/"
+)
+# An order whose payment is not completed within this delay is abandoned (stock given back).
+HALLES_PAYMENT_SESSION_MINUTES = int(os.environ.get("HALLES_PAYMENT_SESSION_MINUTES", "30"))
+# Sellers see a per-order alias at this domain instead of the buyer's e-mail address.
+HALLES_ALIAS_DOMAIN = os.environ.get("HALLES_ALIAS_DOMAIN", "clients.halles.test")
 
 # --- E-mail ---------------------------------------------------------------------------------
 # Every e-mail goes through the outbox (halles.notifications); this backend delivers it.

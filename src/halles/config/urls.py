@@ -9,6 +9,8 @@ from halles.backoffice.site import site
 urlpatterns = [
     path("admin/", site.urls),
     path("seller/", include("halles.seller.urls")),
+    path("sandbox/", include("halles.payments.sandbox.urls")),
+    path("", include("halles.api.urls")),
     path("", include("halles.storefront.urls")),
 ]
 if settings.SERVE_MEDIA:

@@ -91,3 +91,20 @@ def parse_amount(text: str | int | float | Decimal) -> int:
 
 def format_money(cents: int, currency: str = "EUR", locale: str = "fr") -> str:
     return format_currency(Decimal(cents) / 100, currency, locale=locale)
+
+
+def allocate(total_cents: int, weights: list[int]) -> list[int]:
+    """Split `total_cents` in proportion to `weights`, to the cent, with nothing lost: each
+    share is rounded down, then the cents left go to the largest remainders (ties to the
+    first). E.g. allocate(100, [1, 1, 1]) == [34, 33, 33]."""
+    if total_cents < 0:
+        raise MoneyError("cannot allocate a negative amount")
+    weight_sum = sum(weights)
+    if not weights or weight_sum <= 0:
+        return [0] * len(weights)
+    shares = [total_cents * w // weight_sum for w in weights]
+    remainders = [total_cents * w % weight_sum for w in weights]
+    left = total_cents - sum(shares)
+    for index in sorted(range(len(weights)), key=lambda i: (-remainders[i], i))[:left]:
+        shares[index] += 1
+    return shares

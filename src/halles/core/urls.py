@@ -19,3 +19,8 @@ def _strip_script_prefix(path: str) -> str:
     if prefix != "/" and path.startswith(prefix):
         return "/" + path[len(prefix) :]
     return path
+
+
+def site_url(viewname: str, *, kwargs: dict | None = None) -> str:
+    """`https://site/<path>` for a view outside any marketplace (provider pages, webhooks)."""
+    return f"{settings.SITE_URL}{_strip_script_prefix(reverse(viewname, kwargs=kwargs))}"

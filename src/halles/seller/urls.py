@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import settings_views, views
+from . import order_views, settings_views, views
 
 app_name = "seller"
 
@@ -22,6 +22,13 @@ urlpatterns = [
         name="offer_quick_edit",
     ),
     path("<slug:shop_slug>/questions/", views.questions, name="questions"),
+    path("<slug:shop_slug>/orders/", order_views.orders, name="orders"),
+    path("<slug:shop_slug>/orders/<str:reference>/", order_views.order, name="order"),
+    path(
+        "<slug:shop_slug>/orders/<str:reference>/decide/",
+        order_views.order_decide,
+        name="order_decide",
+    ),
     path("<slug:shop_slug>/documents/", views.documents, name="documents"),
     path("<slug:shop_slug>/imports/", views.imports, name="imports"),
     path("<slug:shop_slug>/imports/<int:import_id>/", views.import_detail, name="import_detail"),

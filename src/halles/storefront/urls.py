@@ -1,7 +1,7 @@
 from django.contrib.auth.decorators import login_required
 from django.urls import path
 
-from . import catalog_views, views
+from . import catalog_views, order_views, views
 
 app_name = "storefront"
 
@@ -39,4 +39,24 @@ urlpatterns = [
     path("offers/<int:offer_id>/question/", catalog_views.ask_question, name="ask_question"),
     path("shops/", catalog_views.shops, name="shops"),
     path("shops/<slug:shop_slug>/", catalog_views.shop, name="shop"),
+    path("cart/", order_views.cart, name="cart"),
+    path("cart/add/", order_views.cart_add, name="cart_add"),
+    path("cart/lines/<int:line_id>/", order_views.cart_line, name="cart_line"),
+    path("cart/shops/<int:shop_id>/delivery/", order_views.cart_delivery, name="cart_delivery"),
+    path("cart/coupon/", order_views.cart_coupon, name="cart_coupon"),
+    path(
+        "cart/coupon/<int:coupon_id>/remove/",
+        order_views.cart_coupon_remove,
+        name="cart_coupon_remove",
+    ),
+    path("checkout/", order_views.checkout, name="checkout"),
+    path("orders/<str:reference>/pay/", order_views.checkout_pay, name="checkout_pay"),
+    path("orders/<str:reference>/return/", order_views.checkout_return, name="checkout_return"),
+    path("account/orders/", order_views.orders, name="orders"),
+    path("account/orders/<str:reference>/", order_views.order, name="order"),
+    path(
+        "account/orders/<str:reference>/<str:shop_order_reference>/cancel/",
+        order_views.order_cancel,
+        name="order_cancel",
+    ),
 ]

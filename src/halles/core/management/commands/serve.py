@@ -1,4 +1,5 @@
-"""Serve the web application (gunicorn) and the task worker together; Ctrl-C stops both."""
+"""Serve the web application (gunicorn), the task worker and the scheduler of periodic
+tasks together; Ctrl-C stops them all."""
 
 import os
 import signal
@@ -46,7 +47,8 @@ class Command(BaseCommand):
             env=env,
         )
         worker = subprocess.Popen([sys.executable, "-m", "halles.cli", "worker"], env=env)
-        children = [web, worker]
+        scheduler = subprocess.Popen([sys.executable, "-m", "halles.cli", "scheduler"], env=env)
+        children = [web, worker, scheduler]
         self.stdout.write(f"Halles is served at http://{host}:{port}/ (Ctrl-C stops it)")
 
         def stop(*_args):

@@ -1,0 +1,479 @@
+"""The cart: adding and changing lines with every rule checked, the buyer's choices per
+shop, coupons, and the priced summary (per shop and overall, excluding VAT, VAT, including
+VAT) that both the cart page and the checkout read."""
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from halles.catalog.models import Coupon, Offer
+from halles.catalog.selectors import offer_visible_to
+from halles.catalog.services import coupon_discount
+from halles.core.errors import DomainError, NotFound
+from halles.core.money import allocate, vat_of_gross
+from halles.marketplaces.models import MarketplaceStatus
+from halles.shops.models import DeliveryKind, DeliveryMode, PickupSlot, ShopStatus
+from halles.shops.selectors import marketplace_accepts_orders
+
+from .models import Cart, CartLine, CartShop, CouponRedemption
+
+# --- Finding the cart -----------------------------------------------------------------------
+
+
+def cart_get(*, marketplace, user=None, token: str | None = None, create: bool = False):
+    """The buyer's cart on `marketplace` (by account, else by the anonymous token)."""
+    if user is not None and user.is_authenticated:
+        cart = Cart.objects.filter(marketplace=marketplace, user=user).first()
+        if cart is None and create:
+            try:
+                with transaction.atomic():
+                    cart = Cart.objects.create(marketplace=marketplace, user=user)
+            except IntegrityError:  # created by a concurrent request
+                cart = Cart.objects.get(marketplace=marketplace, user=user)
+        return cart
+    cart = None
+    if token:
+        cart = Cart.objects.filter(marketplace=marketplace, token=token, user=None).first()
+    if cart is None and create:
+        cart = Cart.objects.create(marketplace=marketplace)
+    return cart
+
+
+def cart_merge(*, token: str, user) -> Cart | None:
+    """At login, the anonymous cart's lines join the buyer's cart of the same marketplace:
+    quantities add up, capped at what the offer allows (stock and maximum)."""
+    anonymous = Cart.objects.filter(token=token, user=None).first()
+    if anonymous is None:
+        return None
+    with transaction.atomic():
+        cart = cart_get(marketplace=anonymous.marketplace, user=user, create=True)
+        for line in anonymous.lines.select_related("offer"):
+            existing = cart.lines.filter(offer=line.offer).first()
+            wanted = line.quantity + (existing.quantity if existing else 0)
+            ceiling = min(wanted, max(line.offer.stock, 0), line.offer.max_quantity or wanted)
+            if ceiling < max(1, line.offer.min_quantity):
+                continue
+            CartLine.objects.update_or_create(
+                cart=cart, offer=line.offer, defaults={"quantity": ceiling}
+            )
+        if anonymous.operator_coupon_id and not cart.operator_coupon_id:
+            cart.operator_coupon_id = anonymous.operator_coupon_id
+            cart.save(update_fields=["operator_coupon", "updated_at"])
+        anonymous.delete()
+    return cart
+
+
+# --- Rules ---------------------------------------------------------------------------------
+
+
+def check_marketplace_open(marketplace, at=None) -> None:
+    """Raise a clear error when the marketplace takes no orders."""
+    at = at or timezone.now()
+    if marketplace.status == MarketplaceStatus.CLOSED:
+        raise DomainError(_("This marketplace is closed."), code="marketplace_closed")
+    if marketplace.order_cutoff_at and at >= marketplace.order_cutoff_at:
+        raise DomainError(
+            _("This marketplace took its last orders on %(date)s.")
+            % {"date": timezone.localtime(marketplace.order_cutoff_at).strftime("%d/%m/%Y")},
+            code="marketplace_cutoff",
+        )
+    if not marketplace_accepts_orders(marketplace, at):
+        raise DomainError(
+            _("This marketplace does not take orders yet."), code="marketplace_not_open"
+        )
+
+
+def check_offer(offer: Offer, marketplace, user, quantity: int) -> None:
+    """Every rule a cart line must follow; the first broken one is raised."""
+    if offer.marketplace_id != marketplace.pk or not offer_visible_to(offer, user):
+        raise DomainError(_("This offer is not sold on this marketplace."), code="offer_elsewhere")
+    if not offer.is_active:
+        raise DomainError(_("This offer is no longer available."), code="offer_inactive")
+    if offer.shop.status != ShopStatus.ACTIVE:
+        raise DomainError(
+            _("The shop “%(shop)s” is not taking orders at the moment.")
+            % {"shop": offer.shop.name},
+            code="shop_not_active",
+        )
+    check_quantity(offer, quantity)
+
+
+def check_quantity(offer: Offer, quantity: int) -> None:
+    if quantity < 1:
+        raise DomainError(_("The quantity must be at least 1."), code="bad_quantity")
+    if quantity < offer.min_quantity:
+        raise DomainError(
+            _("The minimum quantity for this offer is %(n)s.") % {"n": offer.min_quantity},
+            code="below_minimum",
+        )
+    if offer.max_quantity and quantity > offer.max_quantity:
+        raise DomainError(
+            _("At most %(n)s per order for this offer.") % {"n": offer.max_quantity},
+            code="above_maximum",
+        )
+    if offer.stock <= 0:
+        raise DomainError(_("This offer is out of stock."), code="out_of_stock")
+    if quantity > offer.stock:
+        raise DomainError(_("Only %(n)s left in stock.") % {"n": offer.stock}, code="above_stock")
+
+
+# --- Changing the cart ----------------------------------------------------------------------
+
+
+def cart_add(*, cart: Cart, offer_id: int, quantity: int, user=None) -> CartLine:
+    """Add `quantity` of an offer (to what the cart already holds)."""
+    check_marketplace_open(cart.marketplace)
+    offer = Offer.objects.select_related("shop").filter(pk=offer_id).first()
+    if offer is None:
+        raise NotFound(_("This offer does not exist."))
+    existing = cart.lines.filter(offer=offer).first()
+    total = quantity + (existing.quantity if existing else 0)
+    if quantity < 1:
+        raise DomainError(_("The quantity must be at least 1."), code="bad_quantity")
+    check_offer(offer, cart.marketplace, user, total)
+    line, _created = CartLine.objects.update_or_create(
+        cart=cart, offer=offer, defaults={"quantity": total}
+    )
+    CartShop.objects.get_or_create(cart=cart, shop=offer.shop)
+    Cart.objects.filter(pk=cart.pk).update(updated_at=timezone.now())
+    return line
+
+
+def cart_set_quantity(*, cart: Cart, line_id: int, quantity: int, user=None) -> CartLine | None:
+    """Change a line's quantity; 0 removes it."""
+    line = cart.lines.select_related("offer__shop").filter(pk=line_id).first()
+    if line is None:
+        raise NotFound(_("This line is not in your cart."))
+    if quantity == 0:
+        return cart_remove(cart=cart, line_id=line_id)
+    check_offer(line.offer, cart.marketplace, user, quantity)
+    line.quantity = quantity
+    line.save(update_fields=["quantity"])
+    return line
+
+
+def cart_remove(*, cart: Cart, line_id: int) -> None:
+    line = cart.lines.filter(pk=line_id).first()
+    if line is None:
+        raise NotFound(_("This line is not in your cart."))
+    shop_id = line.offer.shop_id
+    line.delete()
+    if not cart.lines.filter(offer__shop_id=shop_id).exists():
+        CartShop.objects.filter(cart=cart, shop_id=shop_id).delete()
+
+
+def cart_choose_delivery(
+    *,
+    cart: Cart,
+    shop_id: int,
+    delivery_mode_id: int,
+    pickup_slot_id: int | None = None,
+    relay_point: str = "",
+) -> CartShop:
+    """The delivery mode for one shop of the cart (with its slot or relay point)."""
+    choice = CartShop.objects.filter(cart=cart, shop_id=shop_id).first()
+    if choice is None or not cart.lines.filter(offer__shop_id=shop_id).exists():
+        raise NotFound(_("This shop has nothing in your cart."))
+    modes = available_modes(cart, shop_id)
+    mode = next((m for m in modes if m.pk == delivery_mode_id), None)
+    if mode is None:
+        raise DomainError(
+            _("This delivery mode is not available for these items."),
+            code="delivery_unavailable",
+            field="delivery_mode",
+        )
+    slot = None
+    if mode.kind == DeliveryKind.CLICK_COLLECT and mode.uses_slots:
+        slot = PickupSlot.objects.filter(pk=pickup_slot_id, delivery_mode=mode).first()
+        if slot is None:
+            raise DomainError(
+                _("Choose a pick-up slot."), code="slot_required", field="pickup_slot"
+            )
+        if slot.starts_at <= timezone.now() or slot.booked >= slot.capacity:
+            raise DomainError(
+                _("This pick-up slot is no longer available; choose another."),
+                code="slot_full",
+                field="pickup_slot",
+            )
+    relay_point = (relay_point or "").strip()
+    if mode.kind == DeliveryKind.RELAY and not relay_point:
+        raise DomainError(
+            _("Give the relay point where you will collect the parcel."),
+            code="relay_required",
+            field="relay_point",
+        )
+    choice.delivery_mode = mode
+    choice.pickup_slot = slot
+    choice.relay_point = relay_point if mode.kind == DeliveryKind.RELAY else ""
+    choice.save()
+    return choice
+
+
+def available_modes(cart: Cart, shop_id: int) -> list[DeliveryMode]:
+    """The shop's active delivery modes that every offer of the cart from that shop allows
+    (an offer without delivery modes allows all of its shop's)."""
+    modes = list(DeliveryMode.objects.filter(shop_id=shop_id, is_active=True).order_by("pk"))
+    allowed = {m.pk for m in modes}
+    for line in cart.lines.filter(offer__shop_id=shop_id).prefetch_related("offer__delivery_modes"):
+        own = {m.pk for m in line.offer.delivery_modes.all()}
+        if own:
+            allowed &= own
+    return [m for m in modes if m.pk in allowed]
+
+
+def cart_apply_coupon(*, cart: Cart, code: str, user=None) -> Coupon:
+    """Apply a shop's code (to that shop's items) or the marketplace's (to the whole cart)."""
+    code = (code or "").strip().upper()
+    coupon = Coupon.objects.filter(marketplace=cart.marketplace, code=code).first()
+    if not code or coupon is None:
+        raise DomainError(_("This code does not exist."), code="coupon_unknown", field="code")
+    summary = cart_summary(cart, user)
+    if coupon.shop_id is None:
+        base = summary.lines_cents
+    else:
+        group = next((g for g in summary.groups if g.shop.pk == coupon.shop_id), None)
+        if group is None:
+            raise DomainError(
+                _("This code is for items of “%(shop)s”, which are not in your cart.")
+                % {"shop": coupon.shop.name},
+                code="coupon_shop_absent",
+                field="code",
+            )
+        base = group.lines_cents
+    coupon_discount(coupon=coupon, basket_cents=base, uses_by_buyer=_uses(coupon, user))
+    if coupon.shop_id is None:
+        cart.operator_coupon = coupon
+        cart.save(update_fields=["operator_coupon", "updated_at"])
+    else:
+        CartShop.objects.filter(cart=cart, shop_id=coupon.shop_id).update(coupon=coupon)
+    return coupon
+
+
+def cart_remove_coupon(*, cart: Cart, coupon_id: int) -> None:
+    if cart.operator_coupon_id == coupon_id:
+        cart.operator_coupon = None
+        cart.save(update_fields=["operator_coupon", "updated_at"])
+    CartShop.objects.filter(cart=cart, coupon_id=coupon_id).update(coupon=None)
+
+
+def _uses(coupon, user) -> int:
+    if user is None or not user.is_authenticated:
+        return 0
+    return CouponRedemption.objects.filter(coupon=coupon, buyer=user).count()
+
+
+# --- The priced summary ---------------------------------------------------------------------
+
+
+@dataclass
+class LineView:
+    line: CartLine
+    offer: Offer
+    quantity: int
+    unit_price_cents: int
+    vat_rate: Decimal
+    problem: str = ""
+
+    @property
+    def total_cents(self) -> int:
+        return self.unit_price_cents * self.quantity
+
+
+@dataclass
+class ShopGroup:
+    shop: object
+    lines: list[LineView]
+    choice: CartShop | None
+    modes: list[DeliveryMode]
+    delivery_mode: DeliveryMode | None = None
+    shipping_cents: int = 0
+    shipping_vat_rate: Decimal = Decimal("20")
+    coupon: Coupon | None = None
+    coupon_discount_cents: int = 0
+    operator_discount_cents: int = 0
+    vat_cents: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def lines_cents(self) -> int:
+        return sum(line.total_cents for line in self.lines)
+
+    @property
+    def discount_cents(self) -> int:
+        return min(self.lines_cents, self.coupon_discount_cents + self.operator_discount_cents)
+
+    @property
+    def total_cents(self) -> int:
+        return self.lines_cents + self.shipping_cents - self.discount_cents
+
+    @property
+    def net_cents(self) -> int:
+        return self.total_cents - self.vat_cents
+
+
+@dataclass
+class CartSummary:
+    cart: Cart
+    groups: list[ShopGroup]
+    operator_coupon: Coupon | None = None
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def lines_cents(self) -> int:
+        return sum(g.lines_cents for g in self.groups)
+
+    @property
+    def shipping_cents(self) -> int:
+        return sum(g.shipping_cents for g in self.groups)
+
+    @property
+    def discount_cents(self) -> int:
+        return sum(g.discount_cents for g in self.groups)
+
+    @property
+    def total_cents(self) -> int:
+        return sum(g.total_cents for g in self.groups)
+
+    @property
+    def vat_cents(self) -> int:
+        return sum(g.vat_cents for g in self.groups)
+
+    @property
+    def net_cents(self) -> int:
+        return self.total_cents - self.vat_cents
+
+    @property
+    def count(self) -> int:
+        return sum(line.quantity for g in self.groups for line in g.lines)
+
+    @property
+    def all_problems(self) -> list[str]:
+        return (
+            self.problems
+            + [p for g in self.groups for p in g.problems]
+            + [line.problem for g in self.groups for line in g.lines if line.problem]
+        )
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.groups
+
+
+def cart_summary(cart: Cart | None, user=None, at=None) -> CartSummary | None:
+    """Price the cart now: each line re-checked, delivery fees, coupons, VAT."""
+    if cart is None:
+        return None
+    at = at or timezone.now()
+    lines = list(
+        cart.lines.select_related("offer__shop", "offer__product").order_by("offer__shop_id", "pk")
+    )
+    choices = {c.shop_id: c for c in cart.shop_choices.select_related("delivery_mode", "coupon")}
+    groups: dict[int, ShopGroup] = {}
+    for line in lines:
+        offer = line.offer
+        group = groups.get(offer.shop_id)
+        if group is None:
+            group = groups[offer.shop_id] = ShopGroup(
+                shop=offer.shop,
+                lines=[],
+                choice=choices.get(offer.shop_id),
+                modes=available_modes(cart, offer.shop_id),
+            )
+        problem = ""
+        try:
+            check_offer(offer, cart.marketplace, user, line.quantity)
+        except DomainError as exc:
+            problem = f"{offer.product.title}: {exc.message}"
+        group.lines.append(
+            LineView(
+                line=line,
+                offer=offer,
+                quantity=line.quantity,
+                unit_price_cents=offer.effective_price_cents(at),
+                vat_rate=offer.vat_rate,
+                problem=problem,
+            )
+        )
+    summary = CartSummary(cart=cart, groups=list(groups.values()))
+    try:
+        check_marketplace_open(cart.marketplace, at)
+    except DomainError as exc:
+        summary.problems.append(str(exc.message))
+    for group in summary.groups:
+        _price_delivery(group)
+        _apply_shop_coupon(group, user, at)
+    _apply_operator_coupon(summary, user, at)
+    for group in summary.groups:
+        _compute_vat(group)
+    return summary
+
+
+def _price_delivery(group: ShopGroup) -> None:
+    mode = group.choice.delivery_mode if group.choice else None
+    if mode is not None and mode.pk not in {m.pk for m in group.modes}:
+        group.problems.append(
+            str(
+                _("“%(shop)s”: the chosen delivery mode is no longer available.")
+                % {"shop": group.shop.name}
+            )
+        )
+        mode = None
+    group.delivery_mode = mode
+    group.shipping_vat_rate = max((line.vat_rate for line in group.lines), default=Decimal(20))
+    if mode is None:
+        if not group.modes:
+            group.problems.append(
+                str(
+                    _("“%(shop)s” offers no delivery mode for these items together.")
+                    % {"shop": group.shop.name}
+                )
+            )
+        return
+    free = mode.free_above_cents is not None and group.lines_cents >= mode.free_above_cents
+    group.shipping_cents = 0 if free else mode.fee_cents
+
+
+def _apply_shop_coupon(group: ShopGroup, user, at) -> None:
+    coupon = group.choice.coupon if group.choice else None
+    if coupon is None:
+        return
+    try:
+        group.coupon_discount_cents = coupon_discount(
+            coupon=coupon, basket_cents=group.lines_cents, uses_by_buyer=_uses(coupon, user), at=at
+        )
+        group.coupon = coupon
+    except DomainError as exc:
+        group.problems.append(f"{coupon.code}: {exc.message}")
+
+
+def _apply_operator_coupon(summary: CartSummary, user, at) -> None:
+    coupon = summary.cart.operator_coupon
+    if coupon is None or not summary.groups:
+        return
+    try:
+        discount = coupon_discount(
+            coupon=coupon,
+            basket_cents=summary.lines_cents,
+            uses_by_buyer=_uses(coupon, user),
+            at=at,
+        )
+    except DomainError as exc:
+        summary.problems.append(f"{coupon.code}: {exc.message}")
+        return
+    summary.operator_coupon = coupon
+    shares = allocate(discount, [g.lines_cents for g in summary.groups])
+    for group, share in zip(summary.groups, shares, strict=True):
+        group.operator_discount_cents = share
+
+
+def _compute_vat(group: ShopGroup) -> None:
+    """VAT of each line on its price after its share of the discount, plus the delivery's."""
+    shares = allocate(group.discount_cents, [line.total_cents for line in group.lines])
+    vat = sum(
+        vat_of_gross(line.total_cents - share, line.vat_rate)
+        for line, share in zip(group.lines, shares, strict=True)
+    )
+    group.vat_cents = vat + vat_of_gross(group.shipping_cents, group.shipping_vat_rate)

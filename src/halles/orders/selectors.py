@@ -1,0 +1,179 @@
+"""Order reads for the three audiences, each scoped to what it may see.
+
+- Buyers see their own placed orders (and those still waiting for payment).
+- Sellers see their shop's shop orders once placed; the customer's name, address and phone
+  only once they accepted (`customer_for_seller`), and never the real e-mail (an alias).
+- Operators see every order of the marketplaces they run.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from halles.core.errors import NotFound
+
+from .models import ACCEPTED_STATES, Order, OrderEvent, OrderLine, OrderStatus, ShopOrder, State
+
+
+def buyer_orders(buyer, marketplace) -> QuerySet[Order]:
+    return (
+        Order.objects.filter(buyer=buyer, marketplace=marketplace)
+        .exclude(status=OrderStatus.ABANDONED)
+        .prefetch_related(
+            Prefetch("shop_orders", queryset=ShopOrder.objects.select_related("shop"))
+        )
+        .order_by("-created_at", "-id")
+    )
+
+
+def buyer_order(*, buyer, marketplace, reference: str) -> Order:
+    order = (
+        Order.objects.filter(buyer=buyer, marketplace=marketplace, reference=reference)
+        .select_related("payment")
+        .first()
+    )
+    if order is None:
+        raise NotFound(_("This order does not exist."))
+    return order
+
+
+def shop_orders_of(order: Order) -> list[ShopOrder]:
+    return list(
+        order.shop_orders.select_related("shop")
+        .prefetch_related(Prefetch("lines", queryset=OrderLine.objects.order_by("pk")))
+        .order_by("reference")
+    )
+
+
+def timeline(shop_order: ShopOrder, *, for_buyer: bool = False) -> QuerySet[OrderEvent]:
+    """The history of a shop order; the buyer sees the events meant for them."""
+    events = shop_order.events.select_related("actor").order_by("at", "id")
+    if for_buyer:
+        events = events.filter(buyer_visible=True)
+    return events
+
+
+# --- Sellers -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SellerOrderFilters:
+    state: str = ""
+    placed_from: object = None  # date
+    placed_to: object = None  # date
+    deadline_within_hours: int | None = None  # acceptance deadline approaching
+    query: str = ""  # reference
+
+
+def seller_orders(shop, filters: SellerOrderFilters | None = None) -> QuerySet[ShopOrder]:
+    """The shop's orders, placed ones only (an order waiting for its payment is not one)."""
+    filters = filters or SellerOrderFilters()
+    qs = (
+        ShopOrder.objects.filter(shop=shop, order__status=OrderStatus.PLACED)
+        .select_related("order")
+        .order_by("-created_at", "-id")
+    )
+    if filters.state:
+        qs = qs.filter(state=filters.state)
+    if filters.placed_from:
+        qs = qs.filter(order__placed_at__date__gte=filters.placed_from)
+    if filters.placed_to:
+        qs = qs.filter(order__placed_at__date__lte=filters.placed_to)
+    if filters.deadline_within_hours is not None:
+        limit = timezone.now() + timedelta(hours=filters.deadline_within_hours)
+        qs = qs.filter(state=State.WAITING_ACCEPTANCE, acceptance_deadline__lte=limit)
+    if filters.query:
+        qs = qs.filter(reference__icontains=filters.query.strip())
+    return qs
+
+
+def seller_order(*, shop, reference: str) -> ShopOrder:
+    shop_order = (
+        ShopOrder.objects.filter(shop=shop, reference=reference, order__status=OrderStatus.PLACED)
+        .select_related("order", "shop", "marketplace")
+        .first()
+    )
+    if shop_order is None:
+        raise NotFound(_("This order does not exist."))
+    return shop_order
+
+
+def seller_state_counts(shop) -> dict[str, int]:
+    from django.db.models import Count
+
+    rows = (
+        ShopOrder.objects.filter(shop=shop, order__status=OrderStatus.PLACED)
+        .values("state")
+        .annotate(n=Count("id"))
+    )
+    return {row["state"]: row["n"] for row in rows}
+
+
+@dataclass(frozen=True)
+class Customer:
+    """What a seller may know of the customer of one shop order."""
+
+    revealed: bool
+    name: str = ""
+    company: str = ""
+    address_lines: tuple[str, ...] = ()
+    phone: str = ""
+    email_alias: str = ""
+
+
+def customer_for_seller(shop_order: ShopOrder) -> Customer:
+    """Hidden until the seller accepted (STAGING and WAITING_ACCEPTANCE show nothing);
+    after that, the name, delivery (else billing) address and phone, and the per-order
+    alias instead of the buyer's e-mail address."""
+    if shop_order.state not in ACCEPTED_STATES:
+        return Customer(revealed=False)
+    order = shop_order.order
+    if shop_order.shipping_line1:
+        name, company = shop_order.shipping_name, shop_order.shipping_company
+        lines = (
+            shop_order.shipping_line1,
+            shop_order.shipping_line2,
+            f"{shop_order.shipping_postcode} {shop_order.shipping_city}",
+            shop_order.shipping_country,
+        )
+        phone = shop_order.shipping_phone or order.phone
+    else:
+        name, company = order.billing_name, order.billing_company
+        lines = (
+            order.billing_line1,
+            order.billing_line2,
+            f"{order.billing_postcode} {order.billing_city}",
+            order.billing_country,
+        )
+        phone = order.phone
+    return Customer(
+        revealed=True,
+        name=name,
+        company=company,
+        address_lines=tuple(line for line in lines if line.strip()),
+        phone=phone,
+        email_alias=shop_order.customer_alias_email,
+    )
+
+
+# --- Operators -----------------------------------------------------------------------------
+
+
+def operator_shop_orders(operator) -> QuerySet[ShopOrder]:
+    qs = ShopOrder.objects.filter(order__status=OrderStatus.PLACED)
+    if not operator.is_superuser:
+        qs = qs.filter(marketplace__operators=operator)
+    return qs.select_related("order", "shop", "marketplace")
+
+
+def fraud_queue(operator) -> QuerySet[Order]:
+    """Placed orders with a shop order still held by the fraud check."""
+    qs = Order.objects.filter(
+        status=OrderStatus.PLACED, shop_orders__state=State.STAGING
+    ).distinct()
+    if not operator.is_superuser:
+        qs = qs.filter(marketplace__operators=operator)
+    return qs.select_related("buyer", "marketplace").order_by("placed_at", "id")

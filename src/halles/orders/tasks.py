@@ -1,0 +1,60 @@
+"""Order tasks: thin, they take ids and call idempotent services. Deadline tasks are
+scheduled at the deadline; `sweep_order_deadlines` runs every minute as the safety net."""
+
+from datetime import timedelta
+
+from django.utils import timezone
+from django_tasks import task
+
+from . import payment_flow, services
+from .models import ShopOrder, State
+
+
+@task()
+def collect_payment(shop_order_id: int) -> str:
+    return payment_flow.collect_payment(shop_order_id=shop_order_id)
+
+
+@task()
+def settle_payment(order_id: int) -> int:
+    return payment_flow.settle_payment(order_id=order_id)
+
+
+@task()
+def expire_acceptance(shop_order_id: int) -> bool:
+    return services.acceptance_expire(shop_order_id=shop_order_id)
+
+
+@task()
+def remind_acceptance(shop_order_id: int) -> bool:
+    return services.acceptance_remind(shop_order_id=shop_order_id)
+
+
+@task()
+def sweep_order_deadlines() -> dict:
+    return sweep(timezone.now())
+
+
+def sweep(now) -> dict:
+    """Everything a deadline owes, whether or not its scheduled task ran."""
+    done = {"expired": 0, "reminded": 0, "collected": 0}
+    waiting = ShopOrder.objects.filter(state=State.WAITING_ACCEPTANCE)
+    for pk in waiting.filter(acceptance_deadline__lte=now).values_list("pk", flat=True):
+        done["expired"] += services.acceptance_expire(shop_order_id=pk)
+    remind = waiting.filter(
+        acceptance_deadline__gt=now,
+        acceptance_deadline__lte=now + timedelta(hours=24),
+        acceptance_reminded_at__isnull=True,
+    )
+    for pk in remind.values_list("pk", flat=True):
+        done["reminded"] += services.acceptance_remind(shop_order_id=pk)
+    # Captures whose task was lost (worker stopped): the same idempotency key is reused.
+    stuck = ShopOrder.objects.filter(
+        state__in=(State.WAITING_DEBIT, State.WAITING_DEBIT_PAYMENT),
+        updated_at__lte=now - timedelta(minutes=5),
+        order__payment__status="authorised",
+    )
+    for pk in stuck.values_list("pk", flat=True):
+        state = payment_flow.collect_payment(shop_order_id=pk)
+        done["collected"] += state == State.SHIPPING
+    return done
