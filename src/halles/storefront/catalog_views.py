@@ -3,7 +3,6 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -12,7 +11,8 @@ from django.views.decorators.http import require_POST
 
 from halles.catalog import search as catalog_search
 from halles.catalog import services as catalog
-from halles.catalog.models import Category, Offer, Product, effective_price_expression
+from halles.catalog.models import Category, Product, effective_price_expression
+from halles.catalog.selectors import buyer_sector_id, visible_offers
 from halles.core.errors import DomainError
 from halles.core.money import MoneyError, parse_amount
 from halles.shops.models import DeliveryKind, Shop, ShopStatus
@@ -23,24 +23,6 @@ SORTS = [
     ("price_desc", "Price, highest first"),
     ("newest", "Newest"),
 ]
-
-
-def buyer_sector_id(user):
-    if user.is_authenticated and user.organisation_id:
-        return user.organisation.sector_id
-    return None
-
-
-def visible_offers(marketplace, user):
-    """Offers a buyer may see: active, of an active shop, and for B2B, of their sector."""
-    qs = Offer.objects.filter(
-        marketplace=marketplace, is_active=True, shop__status=ShopStatus.ACTIVE
-    )
-    sector = buyer_sector_id(user)
-    restricted = Q(visible_to_sectors__isnull=False)
-    if sector is None:
-        return qs.exclude(restricted)
-    return qs.filter(~restricted | Q(visible_to_sectors=sector)).distinct()
 
 
 def _marketplace(request):
