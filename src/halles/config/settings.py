@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "halles.notifications",
     "halles.shops",
     "halles.catalog",
+    "halles.shipping",
     "halles.payments",
     "halles.orders",
     "halles.checkout",

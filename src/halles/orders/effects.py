@@ -52,7 +52,13 @@ def _waiting_debit(shop_order, *, transition, from_state, event):
 
 
 def _shipping(shop_order, *, transition, from_state, event):
+    """Paid: the seller prepares, within the delivery mode's lead time (business days)."""
+    marketplace = shop_order.marketplace
+    deadline = marketplace.calendar.add_business_days(event.at, max(shop_order.lead_time_days, 1))
+    ShopOrder.objects.filter(pk=shop_order.pk).update(paid_at=event.at, shipping_deadline=deadline)
+    shop_order.paid_at, shop_order.shipping_deadline = event.at, deadline
     notify.shop(shop_order, "orders/seller_paid")
+    notify.buyer(shop_order, "orders/buyer_paid")
 
 
 def _refused(shop_order, *, transition, from_state, event):

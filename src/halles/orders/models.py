@@ -179,6 +179,24 @@ class ShopOrder(models.Model):
     acceptance_reminded_at = models.DateTimeField(_("reminder sent"), null=True, blank=True)
     payment_due_at = models.DateTimeField(_("payment due"), null=True, blank=True)
     alias_token = models.CharField(max_length=12, default=_alias_token, editable=False)
+    relay_point_ref = models.ForeignKey(
+        "shipping.RelayPoint",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("relay point"),
+    )
+    # Fulfilment.
+    paid_at = models.DateTimeField(_("paid"), null=True, blank=True)
+    shipping_deadline = models.DateTimeField(_("ship before"), null=True, blank=True)
+    late_notified_at = models.DateTimeField(_("late shipment reported"), null=True, blank=True)
+    shipped_at = models.DateTimeField(_("shipped"), null=True, blank=True)
+    ready_at = models.DateTimeField(_("ready for pick-up"), null=True, blank=True)
+    pickup_code = models.CharField(_("pick-up code"), max_length=8, blank=True)
+    pickup_attempts = models.PositiveSmallIntegerField(_("wrong pick-up codes"), default=0)
+    received_at = models.DateTimeField(_("received"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     accepted_at = models.DateTimeField(_("accepted"), null=True, blank=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -246,6 +264,60 @@ class OrderLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} × {self.title}"
+
+
+class Shipment(models.Model):
+    """One parcel: some accepted quantities, a carrier, a tracking number."""
+
+    shop_order = models.ForeignKey(
+        ShopOrder, on_delete=models.CASCADE, related_name="shipments", verbose_name=_("order")
+    )
+    carrier = models.ForeignKey(
+        "shipping.Carrier",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("carrier"),
+    )
+    carrier_name = models.CharField(_("carrier"), max_length=100)
+    tracking_number = models.CharField(_("tracking number"), max_length=60)
+    tracking_url = models.CharField(_("tracking address"), max_length=500, blank=True)
+    shipped_at = models.DateTimeField(_("shipped"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("declared by"),
+    )
+    created_at = models.DateTimeField(_("declared"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("shipment")
+        verbose_name_plural = _("shipments")
+        ordering = ["shipped_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.carrier_name} {self.tracking_number}"
+
+
+class ShipmentLine(models.Model):
+    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="lines")
+    line = models.ForeignKey(OrderLine, on_delete=models.CASCADE, related_name="shipped")
+    quantity = models.PositiveIntegerField(_("quantity"))
+
+    class Meta:
+        verbose_name = _("shipped quantity")
+        verbose_name_plural = _("shipped quantities")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quantity__gte=1), name="shipment_line_quantity_positive"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.line_id}"
 
 
 class Channel(models.TextChoices):

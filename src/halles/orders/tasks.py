@@ -6,7 +6,9 @@ from datetime import timedelta
 from django.utils import timezone
 from django_tasks import task
 
-from . import payment_flow, services
+from halles.marketplaces.models import Marketplace, MarketplaceStatus
+
+from . import fulfilment, payment_flow, services
 from .models import ShopOrder, State
 
 
@@ -37,7 +39,7 @@ def sweep_order_deadlines() -> dict:
 
 def sweep(now) -> dict:
     """Everything a deadline owes, whether or not its scheduled task ran."""
-    done = {"expired": 0, "reminded": 0, "collected": 0}
+    done = {"expired": 0, "reminded": 0, "collected": 0, "late": 0, "received": 0, "closed": 0}
     waiting = ShopOrder.objects.filter(state=State.WAITING_ACCEPTANCE)
     for pk in waiting.filter(acceptance_deadline__lte=now).values_list("pk", flat=True):
         done["expired"] += services.acceptance_expire(shop_order_id=pk)
@@ -57,4 +59,24 @@ def sweep(now) -> dict:
     for pk in stuck.values_list("pk", flat=True):
         state = payment_flow.collect_payment(shop_order_id=pk)
         done["collected"] += state == State.SHIPPING
+    late = ShopOrder.objects.filter(
+        state=State.SHIPPING, shipping_deadline__lte=now, late_notified_at__isnull=True
+    )
+    for pk in late.values_list("pk", flat=True):
+        done["late"] += fulfilment.late_shipment_notify(shop_order_id=pk, now=now)
+    for marketplace in Marketplace.objects.exclude(status=MarketplaceStatus.DRAFT):
+        shipped = ShopOrder.objects.filter(
+            marketplace=marketplace,
+            state=State.SHIPPED,
+            shipped_at__lte=now - timedelta(days=marketplace.auto_receive_days),
+        )
+        for pk in shipped.values_list("pk", flat=True):
+            done["received"] += fulfilment.receipt_auto(shop_order_id=pk, now=now)
+        received = ShopOrder.objects.filter(
+            marketplace=marketplace,
+            state=State.RECEIVED,
+            received_at__lte=now - timedelta(days=marketplace.withdrawal_days),
+        )
+        for pk in received.values_list("pk", flat=True):
+            done["closed"] += fulfilment.order_close(shop_order_id=pk, now=now)
     return done
