@@ -293,3 +293,17 @@ def test_approval_marketplaces_wait_for_the_operator_before_orders(world):
     with pytest.raises(NotAllowed) as error:
         place(world, cart, buyer=newcomer)
     assert "approved" in str(error.value.message)
+
+
+def test_the_delivery_chosen_before_login_survives_the_merge(world):
+    anonymous = carts.cart_get(marketplace=world.marketplace, create=True)
+    carts.cart_add(cart=anonymous, offer_id=world.novel.pk, quantity=1)
+    carts.cart_choose_delivery(
+        cart=anonymous, shop_id=world.books.pk, delivery_mode_id=world.books_home.pk
+    )
+
+    cart = carts.cart_merge(token=anonymous.token, user=world.buyer)
+
+    summary = carts.cart_summary(cart, world.buyer)
+    assert summary.groups[0].delivery_mode == world.books_home
+    assert not summary.all_problems

@@ -9,10 +9,12 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from PIL import Image, UnidentifiedImageError
 
 from halles.core.errors import DomainError, NotAllowed
+from halles.core.money import format_money
 from halles.notifications.services import email_queue
 
 from .models import (
@@ -337,7 +339,13 @@ def coupon_discount(*, coupon: Coupon, basket_cents: int, uses_by_buyer: int, at
     if basket_cents < coupon.minimum_basket_cents:
         raise DomainError(
             _("This coupon needs a basket of at least %(amount)s.")
-            % {"amount": f"{coupon.minimum_basket_cents / 100:.2f} €"},
+            % {
+                "amount": format_money(
+                    coupon.minimum_basket_cents,
+                    coupon.marketplace.currency,
+                    (get_language() or "fr")[:2],
+                )
+            },
             code="coupon_minimum",
         )
     if coupon.kind == CouponKind.PERCENT:

@@ -59,11 +59,29 @@ def cart_merge(*, token: str, user) -> Cart | None:
             CartLine.objects.update_or_create(
                 cart=cart, offer=line.offer, defaults={"quantity": ceiling}
             )
+            CartShop.objects.get_or_create(cart=cart, shop_id=line.offer.shop_id)
+        _merge_choices(anonymous, cart)
         if anonymous.operator_coupon_id and not cart.operator_coupon_id:
             cart.operator_coupon_id = anonymous.operator_coupon_id
             cart.save(update_fields=["operator_coupon", "updated_at"])
         anonymous.delete()
     return cart
+
+
+def _merge_choices(anonymous: Cart, cart: Cart) -> None:
+    """The anonymous cart's delivery choices and shop coupons fill the gaps of the
+    buyer's (what the buyer chose while logged in wins)."""
+    for choice in anonymous.shop_choices.all():
+        mine = CartShop.objects.filter(cart=cart, shop_id=choice.shop_id).first()
+        if mine is None:
+            continue
+        if mine.delivery_mode_id is None and choice.delivery_mode_id:
+            mine.delivery_mode_id = choice.delivery_mode_id
+            mine.pickup_slot_id = choice.pickup_slot_id
+            mine.relay_point = choice.relay_point
+        if mine.coupon_id is None and choice.coupon_id:
+            mine.coupon_id = choice.coupon_id
+        mine.save()
 
 
 # --- Rules ---------------------------------------------------------------------------------

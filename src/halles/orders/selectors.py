@@ -32,6 +32,7 @@ def buyer_orders(buyer, marketplace) -> QuerySet[Order]:
 def buyer_order(*, buyer, marketplace, reference: str) -> Order:
     order = (
         Order.objects.filter(buyer=buyer, marketplace=marketplace, reference=reference)
+        .exclude(status=OrderStatus.ABANDONED)
         .select_related("payment")
         .first()
     )

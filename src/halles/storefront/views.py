@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from halles.accounts import services as account_services
 from halles.accounts.models import User, normalize_email
 from halles.catalog.models import Category
+from halles.checkout.cart import cart_merge
 from halles.core.errors import DomainError
 from halles.marketplaces import selectors as marketplace_selectors
 from halles.marketplaces import services as marketplace_services
@@ -22,7 +23,7 @@ from halles.marketplaces.models import MembershipRole
 from halles.shops import selectors as shop_selectors
 from halles.shops.models import Shop, ShopStatus
 
-from . import catalog_views, forms
+from . import catalog_views, forms, order_views
 
 
 def home(request):
@@ -131,6 +132,15 @@ class LoginView(auth_views.LoginView):
         context = super().get_context_data(**kwargs)
         context["resend_form"] = forms.ResendVerificationForm()
         return context
+
+    def form_valid(self, form):
+        # Read before login(), which gives the session a new key (keeping its data).
+        tokens = order_views.session_cart_tokens(self.request)
+        response = super().form_valid(form)
+        for token in tokens:
+            cart_merge(token=token, user=form.get_user())
+        order_views.forget_session_carts(self.request)
+        return response
 
 
 class LogoutView(auth_views.LogoutView):
