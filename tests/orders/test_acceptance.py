@@ -191,3 +191,58 @@ def test_a_marketplace_may_keep_shops_active_on_a_missed_deadline(world):
 
     world.bakery.refresh_from_db()
     assert world.bakery.status == ShopStatus.ACTIVE
+
+
+def test_refusing_every_line_keeps_the_reason_on_each_line(world, run_on_commit):
+    order = buy(world, [(world.bread, 1), (world.cake, 1)])
+    shop_order = bakery_order(order)
+
+    with run_on_commit():
+        services.shop_order_decide(
+            shop_order_id=shop_order.pk,
+            actor=world.baker,
+            decisions={line.pk: False for line in shop_order.lines.all()},
+            reason="Fermé pour travaux",
+        )
+
+    assert set(shop_order.lines.values_list("refusal_reason", flat=True)) == {"Fermé pour travaux"}
+
+
+def test_default_reasons_are_written_in_the_marketplaces_language(world, run_on_commit):
+    from django.utils import translation
+
+    order = buy(world, [(world.bread, 1), (world.cake, 1)])
+    shop_order = bakery_order(order)
+    bread, cake = shop_order.lines.order_by("pk")
+
+    with translation.override("en"), run_on_commit():
+        services.shop_order_decide(
+            shop_order_id=shop_order.pk,
+            actor=world.baker,
+            decisions={bread.pk: True, cake.pk: False},
+        )
+
+    cake.refresh_from_db()
+    with translation.override("fr"):
+        expected = str(translation.gettext("Not available"))
+    assert cake.refusal_reason == expected
+
+
+def test_an_order_left_unpaid_past_its_due_date_is_cancelled(world):
+    order = buy(world, [(world.bread, 2)])
+    shop_order = bakery_order(order)
+    services.shop_order_decide(  # no on-commit: the capture task does not run
+        shop_order_id=shop_order.pk, actor=world.baker, decisions={shop_order.lines.get().pk: True}
+    )
+    # As if the buyer had been asked to pay otherwise: no authorisation to capture.
+    order.payment.status = "failed"
+    order.payment.save()
+    shop_order.refresh_from_db()
+    assert shop_order.state == State.WAITING_DEBIT
+
+    done = sweep(shop_order.payment_due_at + dt.timedelta(minutes=1))
+
+    assert done["unpaid"] == 1
+    shop_order.refresh_from_db()
+    assert shop_order.state == State.CANCELED
+    assert Offer.objects.get(pk=world.bread.pk).stock == 10

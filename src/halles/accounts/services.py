@@ -203,8 +203,17 @@ def user_delete(*, user: User, password: str) -> None:
 
 
 OPERATOR_GROUP = "Operators"
-OPERATOR_APPS = ["marketplaces", "shops", "catalog", "accounts", "notifications"]
-OPERATOR_VIEW_APPS = ["django_tasks_database"]
+OPERATOR_APPS = [
+    "marketplaces",
+    "shops",
+    "catalog",
+    "accounts",
+    "notifications",
+    "orders",
+    "shipping",
+]
+# Read-only for operators: money records and the task queue.
+OPERATOR_VIEW_APPS = ["django_tasks_database", "payments"]
 
 
 def operator_group_ensure():

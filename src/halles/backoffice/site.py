@@ -5,8 +5,10 @@ from django.utils.translation import gettext_lazy as _
 # most comes first.
 APP_ORDER = [
     "marketplaces",
+    "orders",
     "shops",
     "catalog",
+    "payments",
     "accounts",
     "notifications",
     "django_tasks_database",
@@ -14,6 +16,8 @@ APP_ORDER = [
 ]
 MODEL_ORDER = {
     "marketplaces": ["Membership", "Marketplace"],
+    "orders": ["ShopOrder", "Order", "FraudRules"],
+    "payments": ["Payment", "WebhookEvent"],
     "accounts": ["User", "Organisation", "BusinessSector"],
     "shops": ["SellerApplication", "KycDocument", "Shop", "Plan"],
     "catalog": ["CategoryRequest", "Category", "Product", "Offer", "Coupon", "OfferImport"],
@@ -50,6 +54,18 @@ class HallesAdminSite(admin.AdminSite):
             context["pending_applications"] = pending_applications_for(request.user).count()
             context["pending_kyc"] = pending_kyc_documents_for(request.user).count()
         return context
+
+    def index(self, request, extra_context=None):
+        """The home page's To-do box also counts orders held by the fraud check and orders
+        waiting too long (only here: not on every back-office page)."""
+        from halles.orders.admin import waiting_too_long
+        from halles.orders.selectors import fraud_queue, operator_shop_orders
+
+        todo = {}
+        if request.user.is_active and request.user.is_staff:
+            todo["fraud_queue_count"] = fraud_queue(request.user).count()
+            todo["late_orders_count"] = waiting_too_long(operator_shop_orders(request.user)).count()
+        return super().index(request, {**todo, **(extra_context or {})})
 
 
 site = admin.site

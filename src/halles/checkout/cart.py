@@ -15,6 +15,7 @@ from halles.catalog.services import coupon_discount
 from halles.core.errors import DomainError, NotFound
 from halles.core.money import allocate, vat_of_gross
 from halles.marketplaces.models import MarketplaceStatus
+from halles.shipping.models import RelayPoint
 from halles.shops.models import DeliveryKind, DeliveryMode, PickupSlot, ShopStatus
 from halles.shops.selectors import marketplace_accepts_orders
 
@@ -79,6 +80,7 @@ def _merge_choices(anonymous: Cart, cart: Cart) -> None:
             mine.delivery_mode_id = choice.delivery_mode_id
             mine.pickup_slot_id = choice.pickup_slot_id
             mine.relay_point = choice.relay_point
+            mine.relay_point_ref_id = choice.relay_point_ref_id
         if mine.coupon_id is None and choice.coupon_id:
             mine.coupon_id = choice.coupon_id
         mine.save()
@@ -190,6 +192,7 @@ def cart_choose_delivery(
     delivery_mode_id: int,
     pickup_slot_id: int | None = None,
     relay_point: str = "",
+    relay_point_id: int | None = None,
 ) -> CartShop:
     """The delivery mode for one shop of the cart (with its slot or relay point)."""
     choice = CartShop.objects.filter(cart=cart, shop_id=shop_id).first()
@@ -217,7 +220,19 @@ def cart_choose_delivery(
                 field="pickup_slot",
             )
     relay_point = (relay_point or "").strip()
-    if mode.kind == DeliveryKind.RELAY and not relay_point:
+    point = None
+    if mode.kind == DeliveryKind.RELAY and mode.relay_network_id:
+        point = RelayPoint.objects.filter(
+            pk=relay_point_id, carrier_id=mode.relay_network_id, is_active=True
+        ).first()
+        if point is None:
+            raise DomainError(
+                _("Choose a relay point of the list."),
+                code="relay_required",
+                field="relay_point",
+            )
+        relay_point = str(point)
+    elif mode.kind == DeliveryKind.RELAY and not relay_point:
         raise DomainError(
             _("Give the relay point where you will collect the parcel."),
             code="relay_required",
@@ -225,7 +240,8 @@ def cart_choose_delivery(
         )
     choice.delivery_mode = mode
     choice.pickup_slot = slot
-    choice.relay_point = relay_point if mode.kind == DeliveryKind.RELAY else ""
+    choice.relay_point = relay_point[:255] if mode.kind == DeliveryKind.RELAY else ""
+    choice.relay_point_ref = point
     choice.save()
     return choice
 

@@ -101,6 +101,14 @@ class CartShop(models.Model):
         verbose_name=_("pick-up slot"),
     )
     relay_point = models.CharField(_("relay point"), max_length=255, blank=True)
+    relay_point_ref = models.ForeignKey(
+        "shipping.RelayPoint",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("relay point"),
+    )
     coupon = models.ForeignKey(
         "catalog.Coupon",
         on_delete=models.SET_NULL,

@@ -215,6 +215,7 @@ def _drafts(summary: CartSummary, shipping) -> list:
                 coupon_code=group.coupon.code if group.coupon else "",
                 pickup_slot=group.choice.pickup_slot if group.choice else None,
                 relay_point=group.choice.relay_point if group.choice else "",
+                relay_point_ref=group.choice.relay_point_ref if group.choice else None,
                 shipping_address=_address_dict(shipping)
                 if shipping and mode.kind == DeliveryKind.HOME
                 else {},

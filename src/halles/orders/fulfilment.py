@@ -18,7 +18,7 @@ from halles.core.errors import DomainError, InvalidState, NotAllowed
 from halles.shipping import services as shipping
 from halles.shops.models import DeliveryKind
 
-from . import notify
+from . import notify, services
 from .models import Channel, OrderEvent, Role, Shipment, ShipmentLine, ShopOrder, State
 from .workflow import TRANSITIONS, apply_transition, check_right, lock_shop_order
 
@@ -329,9 +329,10 @@ def receipt_auto(*, shop_order_id: int, now=None) -> bool:
             action="receive",
             role=Role.SYSTEM,
             channel=Channel.SYSTEM,
-            note=str(
-                _("Received automatically %(days)s days after shipping")
-                % {"days": shop_order.marketplace.auto_receive_days}
+            note=services.system_text(
+                shop_order,
+                _("Received automatically %(days)s days after shipping"),
+                days=shop_order.marketplace.auto_receive_days,
             ),
         )
         notify.buyer(shop_order, "orders/buyer_received")

@@ -6,8 +6,9 @@
 - Operators see every order of the marketplaces they run.
 """
 
+import zoneinfo
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
@@ -79,10 +80,13 @@ def seller_orders(shop, filters: SellerOrderFilters | None = None) -> QuerySet[S
     )
     if filters.state:
         qs = qs.filter(state=filters.state)
+    tz = zoneinfo.ZoneInfo(shop.marketplace.time_zone)  # days as the marketplace sees them
     if filters.placed_from:
-        qs = qs.filter(order__placed_at__date__gte=filters.placed_from)
+        start = datetime.combine(filters.placed_from, time.min, tzinfo=tz)
+        qs = qs.filter(order__placed_at__gte=start)
     if filters.placed_to:
-        qs = qs.filter(order__placed_at__date__lte=filters.placed_to)
+        end = datetime.combine(filters.placed_to + timedelta(days=1), time.min, tzinfo=tz)
+        qs = qs.filter(order__placed_at__lt=end)
     if filters.deadline_within_hours is not None:
         limit = timezone.now() + timedelta(hours=filters.deadline_within_hours)
         qs = qs.filter(state=State.WAITING_ACCEPTANCE, acceptance_deadline__lte=limit)

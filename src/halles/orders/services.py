@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import F
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from halles.catalog.models import Offer
@@ -32,6 +32,14 @@ from .models import (
 from .workflow import TRANSITIONS, apply_transition, check_right, lock_shop_order
 
 S = State
+
+
+def system_text(shop_order: ShopOrder, message, **values) -> str:
+    """A text Halles writes into an order's history, in the marketplace's language (not in
+    the language of whoever's request triggered it)."""
+    with translation.override(shop_order.marketplace.default_language):
+        return str(message % values if values else message)
+
 
 # --- Creating the orders of a checkout ------------------------------------------------------
 
@@ -64,6 +72,7 @@ class ShopOrderDraft:
     coupon_code: str = ""
     pickup_slot: object = None
     relay_point: str = ""
+    relay_point_ref: object = None
     shipping_address: dict = field(default_factory=dict)
 
     @property
@@ -134,6 +143,7 @@ def order_create(
             pickup_slot=draft.pickup_slot,
             pickup_slot_label=_slot_label(draft.pickup_slot, marketplace),
             relay_point=draft.relay_point,
+            relay_point_ref=draft.relay_point_ref,
             shipping_name=address.get("full_name", ""),
             shipping_company=address.get("company", ""),
             shipping_line1=address.get("line1", ""),
@@ -329,7 +339,7 @@ def shop_order_decide(
         refused = [pending[pk] for pk, accept in decisions.items() if not accept]
         accepted = [pending[pk] for pk, accept in decisions.items() if accept]
         if refused and not reason:
-            reason = str(_("Not available"))
+            reason = system_text(shop_order, _("Not available"))
         detail = {
             "accepted": [line.pk for line in accepted],
             "refused": [line.pk for line in refused],
@@ -387,7 +397,7 @@ def acceptance_expire(*, shop_order_id: int) -> bool:
             action="expire",
             role=Role.SYSTEM,
             channel=Channel.SYSTEM,
-            note=str(_("Not accepted before the deadline")),
+            note=system_text(shop_order, _("Not accepted before the deadline")),
         )
         marketplace = shop_order.marketplace
         if (
@@ -399,9 +409,10 @@ def acceptance_expire(*, shop_order_id: int) -> bool:
                 action="suspend",
                 actor=None,
                 automatic=True,
-                reason=str(
-                    _("Order %(reference)s was not accepted before its deadline.")
-                    % {"reference": shop_order.reference}
+                reason=system_text(
+                    shop_order,
+                    _("Order %(reference)s was not accepted before its deadline."),
+                    reference=shop_order.reference,
                 ),
             )
         return True
@@ -468,3 +479,25 @@ def shop_order_record_capture(*, shop_order_id: int, amount_cents: int, succeede
             channel=Channel.PROVIDER,
             note=error,
         )
+
+
+def payment_due_expire(*, shop_order_id: int, now=None) -> bool:
+    """A shop order whose payment was never collected by its due date is cancelled (the
+    buyer was asked to pay by transfer or a "confirm then pay" flow). Idempotent."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        shop_order = lock_shop_order(shop_order_id)
+        if (
+            shop_order.state != S.WAITING_DEBIT
+            or shop_order.payment_due_at is None
+            or now < shop_order.payment_due_at
+        ):
+            return False
+        apply_transition(
+            shop_order,
+            action="payment_expire",
+            role=Role.SYSTEM,
+            channel=Channel.SYSTEM,
+            note=system_text(shop_order, _("Not paid before the due date")),
+        )
+        return True

@@ -39,7 +39,15 @@ def sweep_order_deadlines() -> dict:
 
 def sweep(now) -> dict:
     """Everything a deadline owes, whether or not its scheduled task ran."""
-    done = {"expired": 0, "reminded": 0, "collected": 0, "late": 0, "received": 0, "closed": 0}
+    done = {
+        "expired": 0,
+        "reminded": 0,
+        "collected": 0,
+        "late": 0,
+        "received": 0,
+        "closed": 0,
+        "unpaid": 0,
+    }
     waiting = ShopOrder.objects.filter(state=State.WAITING_ACCEPTANCE)
     for pk in waiting.filter(acceptance_deadline__lte=now).values_list("pk", flat=True):
         done["expired"] += services.acceptance_expire(shop_order_id=pk)
@@ -59,6 +67,11 @@ def sweep(now) -> dict:
     for pk in stuck.values_list("pk", flat=True):
         state = payment_flow.collect_payment(shop_order_id=pk)
         done["collected"] += state == State.SHIPPING
+    unpaid = ShopOrder.objects.filter(state=State.WAITING_DEBIT, payment_due_at__lte=now).exclude(
+        order__payment__status="authorised"
+    )
+    for pk in unpaid.values_list("pk", flat=True):
+        done["unpaid"] += services.payment_due_expire(shop_order_id=pk, now=now)
     late = ShopOrder.objects.filter(
         state=State.SHIPPING, shipping_deadline__lte=now, late_notified_at__isnull=True
     )

@@ -163,7 +163,7 @@ def apply_transition(
     if updated != 1:  # pragma: no cover - the row lock makes this impossible
         raise InvalidState()
     shop_order.state = transition.target
-    _move_lines(shop_order, transition.target)
+    _move_lines(shop_order, transition.target, reason=note)
     event = OrderEvent.objects.create(
         shop_order=shop_order,
         action=transition.action,
@@ -201,13 +201,13 @@ def check_right(shop_order: ShopOrder, transition: Transition, actor, role: str)
     raise NotAllowed()
 
 
-def _move_lines(shop_order: ShopOrder, target: str) -> None:
+def _move_lines(shop_order: ShopOrder, target: str, reason: str = "") -> None:
     """Live lines follow the order; when it ends (refused, cancelled) they end with it and
     their stock comes back."""
     live = OrderLine.objects.filter(shop_order=shop_order).exclude(state__in=ENDED_LINE_STATES)
     if target in ENDED_LINE_STATES:
         from .services import lines_end
 
-        lines_end(list(live), state=target)
+        lines_end(list(live), state=target, reason=reason)
     else:
         live.update(state=target)

@@ -11,6 +11,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from halles.core.money import MoneyError, parse_amount
+from halles.shipping.models import Carrier
 from halles.shops.models import DeliveryKind, OpeningHours, ReturnShippingPayer
 
 from .forms import PriceField
@@ -258,7 +259,7 @@ class DeliveryModeForm(forms.Form):
             "lead_time_days",
             "is_active",
         ),
-        DeliveryKind.RELAY: ("name", "carrier", "fee", "is_active"),
+        DeliveryKind.RELAY: ("name", "carrier", "relay_network", "fee", "is_active"),
         DeliveryKind.CLICK_COLLECT: ("name", "pickup_address", "uses_slots", "is_active"),
     }
     REQUIRED = {
@@ -288,9 +289,18 @@ class DeliveryModeForm(forms.Form):
         required=False,
         help_text=_("You then create the slots and their capacity."),
     )
+    relay_network = forms.ModelChoiceField(
+        label=_("Relay-point network"),
+        queryset=None,
+        required=False,
+        help_text=_(
+            "Buyers then pick one of this carrier's relay points; without it they type the "
+            "relay point."
+        ),
+    )
     is_active = forms.BooleanField(label=_("Active (offered to buyers)"), required=False)
 
-    def __init__(self, *args, kind, mode=None, **kwargs):
+    def __init__(self, *args, kind, mode=None, marketplace=None, **kwargs):
         self.kind = kind
         self.mode = mode
         if mode is not None:
@@ -304,6 +314,7 @@ class DeliveryModeForm(forms.Form):
                     "lead_time_days": mode.lead_time_days,
                     "pickup_address": mode.pickup_address,
                     "uses_slots": mode.uses_slots,
+                    "relay_network": mode.relay_network_id,
                     "is_active": mode.is_active,
                 },
             )
@@ -318,6 +329,10 @@ class DeliveryModeForm(forms.Form):
                 del self.fields[name]
         for name in self.REQUIRED[kind]:
             self.fields[name].required = True
+        if "relay_network" in self.fields:
+            self.fields["relay_network"].queryset = Carrier.objects.filter(
+                marketplace=marketplace, has_relay_points=True, is_active=True
+            )
 
     def apply(self, mode):
         """Copy the cleaned values onto `mode` (unsaved; the service saves it)."""
@@ -337,6 +352,8 @@ class DeliveryModeForm(forms.Form):
             mode.pickup_address = data["pickup_address"]
         if "uses_slots" in data:
             mode.uses_slots = data["uses_slots"]
+        if "relay_network" in data:
+            mode.relay_network = data["relay_network"]
         return mode
 
 

@@ -146,7 +146,9 @@ def delivery_edit(request, mode_id=None):
             "seller/settings/delivery_form.html",
             {"shop": shop, "mode": None, "form": None, "kinds": DeliveryKind.choices},
         )
-    form = forms.DeliveryModeForm(request.POST or None, kind=kind, mode=mode)
+    form = forms.DeliveryModeForm(
+        request.POST or None, kind=kind, mode=mode, marketplace=shop.marketplace
+    )
     if request.method == "POST" and form.is_valid():
         target = DeliveryMode.objects.get(pk=mode.pk) if mode else DeliveryMode()
         try:

@@ -1,17 +1,22 @@
 """The seller portal: thin views over the catalog and shop services."""
 
+import zoneinfo
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Count, F, Q
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from halles.catalog import services as catalog
 from halles.catalog.models import Offer, Product, Question
 from halles.core.errors import DomainError
+from halles.orders import selectors as order_selectors
+from halles.orders.models import State
 
 from . import forms
 from .access import shop_view, shops_of
@@ -34,19 +39,31 @@ def dashboard(request):
         inactive=Count("id", filter=Q(is_active=False)),
         out_of_stock=Count("id", filter=Q(is_active=True, stock=0)),
     )
-    return render(
-        request,
-        "seller/dashboard.html",
-        {
-            "shop": shop,
-            "counts": counts,
-            "low_stock": catalog.low_stock_offers(shop)[:10],
-            "application": getattr(shop, "application", None),
-            "kyc_documents": shop.kyc_documents.order_by("kind", "-uploaded_at"),
-            "imports": shop.imports.all()[:5],
-            "questions": Question.objects.filter(shop=shop)[:5],
-        },
-    )
+    state_counts = order_selectors.seller_state_counts(shop)
+    to_accept = order_selectors.seller_orders(
+        shop, order_selectors.SellerOrderFilters(state=State.WAITING_ACCEPTANCE)
+    ).order_by("acceptance_deadline", "id")[:10]
+    with timezone.override(zoneinfo.ZoneInfo(shop.marketplace.time_zone)):
+        return render(
+            request,
+            "seller/dashboard.html",
+            {
+                "shop": shop,
+                "counts": counts,
+                # Every state the shop has orders in, in the workflow's order.
+                "order_counts": [
+                    (code, label, state_counts[code])
+                    for code, label in State.choices
+                    if state_counts.get(code)
+                ],
+                "orders_to_accept": to_accept,
+                "low_stock": catalog.low_stock_offers(shop)[:10],
+                "application": getattr(shop, "application", None),
+                "kyc_documents": shop.kyc_documents.order_by("kind", "-uploaded_at"),
+                "imports": shop.imports.all()[:5],
+                "questions": Question.objects.filter(shop=shop)[:5],
+            },
+        )
 
 
 @shop_view

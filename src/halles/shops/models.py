@@ -390,6 +390,15 @@ class DeliveryMode(models.Model):
     )
     lead_time_days = models.PositiveSmallIntegerField(_("lead time (business days)"), default=2)
     pickup_address = models.TextField(_("pick-up address"), blank=True)
+    relay_network = models.ForeignKey(
+        "shipping.Carrier",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("relay-point network"),
+        help_text=_("Buyers choose one of this carrier's relay points."),
+    )
     uses_slots = models.BooleanField(_("pick-up slots"), default=False)
     is_active = models.BooleanField(_("active"), default=True)
 

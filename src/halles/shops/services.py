@@ -581,6 +581,17 @@ def delivery_mode_save(*, shop: Shop, by, mode: DeliveryMode) -> DeliveryMode:
         raise DomainError(
             _("Name the carrier that delivers."), code="carrier_required", field="carrier"
         )
+    if mode.kind != DeliveryKind.RELAY:
+        mode.relay_network = None
+    elif mode.relay_network_id and not (
+        mode.relay_network.marketplace_id == shop.marketplace_id
+        and mode.relay_network.has_relay_points
+    ):
+        raise DomainError(
+            _("Choose a relay network of this marketplace."),
+            code="unknown_network",
+            field="relay_network",
+        )
     if mode.fee_cents is None or mode.fee_cents < 0:
         raise DomainError(_("The fee cannot be negative."), code="negative_fee", field="fee_cents")
     if mode.free_above_cents is not None and mode.free_above_cents < 0:
