@@ -85,3 +85,23 @@ def test_a_declined_card_keeps_the_cart_and_gives_the_stock_back(world, run_on_c
     assert stock(world.cake) == 3
     assert cart.lines.get().quantity == 2
     assert {so.state for so in order.shop_orders.all()} == {State.CANCELED}
+
+
+def test_when_every_shop_accepts_part_the_refused_lines_are_released(world, run_on_commit):
+    with run_on_commit():
+        order = buy(world, [(world.bread, 1), (world.cake, 1)])
+    shop_order = order.shop_orders.get()
+    bread_line, cake_line = shop_order.lines.order_by("pk")
+
+    with run_on_commit():
+        services.shop_order_decide(
+            shop_order_id=shop_order.pk,
+            actor=world.baker,
+            decisions={bread_line.pk: True, cake_line.pk: False},
+        )
+
+    payment = order.payment
+    payment.refresh_from_db()
+    assert payment.captured_cents == 250 + 500
+    assert payment.voided_cents == 1800
+    assert payment.open_cents == 0

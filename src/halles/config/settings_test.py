@@ -21,3 +21,6 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 LANGUAGE_CODE = "fr"
+# The sandbox keeps its callbacks instead of POSTing them to a server that is not there;
+# tests that exercise the HTTP path point it at their live server.
+HALLES_SANDBOX_WEBHOOK_URL = ""

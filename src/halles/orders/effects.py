@@ -59,6 +59,9 @@ def _shipping(shop_order, *, transition, from_state, event):
     shop_order.paid_at, shop_order.shipping_deadline = event.at, deadline
     notify.shop(shop_order, "orders/seller_paid")
     notify.buyer(shop_order, "orders/buyer_paid")
+    from .tasks import settle_payment
+
+    enqueue_on_commit(settle_payment, shop_order.order_id)  # refused lines: release their part
 
 
 def _refused(shop_order, *, transition, from_state, event):
