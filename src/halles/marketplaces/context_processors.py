@@ -14,7 +14,18 @@ def marketplace(request):
         "LANGUAGE_CHOICES": settings.LANGUAGES,
         # A callable: templates call it only when they show the count (one query).
         "cart_count": lambda: cart_count(request, current),
+        # The header's bell: the signed-in user's unread notices here (one COUNT, on use).
+        "unread_notices": lambda: unread_notices(request, current),
     }
+
+
+def unread_notices(request, marketplace) -> int:
+    user = getattr(request, "user", None)
+    if marketplace is None or user is None or not user.is_authenticated:
+        return 0
+    from halles.notifications.selectors import unread_count
+
+    return unread_count(user, marketplace)
 
 
 def cart_count(request, marketplace) -> int:

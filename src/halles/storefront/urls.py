@@ -1,7 +1,7 @@
 from django.contrib.auth.decorators import login_required
 from django.urls import path
 
-from . import catalog_views, order_views, views
+from . import catalog_views, notice_views, order_views, views
 
 app_name = "storefront"
 
@@ -59,4 +59,7 @@ urlpatterns = [
         order_views.order_cancel,
         name="order_cancel",
     ),
+    path("account/notices/", notice_views.notices, name="notices"),
+    path("account/notices/read/", notice_views.notices_read_all, name="notices_read_all"),
+    path("account/notices/<int:notice_id>/", notice_views.notice_open, name="notice_open"),
 ]
