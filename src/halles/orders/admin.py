@@ -40,6 +40,7 @@ from .models import (
     OrderLine,
     OrderStatus,
     Role,
+    Shipment,
     ShopOrder,
     State,
 )
@@ -161,6 +162,43 @@ class OrderEventInline(ReadOnlyInline):
         return super().get_queryset(request).select_related("actor").order_by("at", "id")
 
 
+class ShipmentInline(ReadOnlyInline):
+    """The parcels declared by the seller, with their tracking links (as stored: encoded)."""
+
+    model = Shipment
+    fields = readonly_fields = [
+        "shipped_at",
+        "carrier_name",
+        "tracking",
+        "items",
+        "created_by",
+        "created_at",
+    ]
+
+    @admin.display(description=_("tracking number"))
+    def tracking(self, obj):
+        if not obj.tracking_url:
+            return obj.tracking_number
+        return format_html(
+            '<a href="{}" rel="noopener noreferrer" target="_blank">{}</a>',
+            obj.tracking_url,
+            obj.tracking_number,
+        )
+
+    @admin.display(description=_("items"))
+    def items(self, obj):
+        return ", ".join(f"{item.quantity} × {item.line.title}" for item in obj.lines.all())
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("created_by")
+            .prefetch_related("lines__line")
+            .order_by("shipped_at", "id")
+        )
+
+
 class AttentionFilter(admin.SimpleListFilter):
     title = _("needs attention")
     parameter_name = "attention"
@@ -176,7 +214,7 @@ class AttentionFilter(admin.SimpleListFilter):
 
 @admin.register(ShopOrder)
 class ShopOrderAdmin(ReadOnlyAdmin):
-    inlines = [OrderLineInline, OrderEventInline]
+    inlines = [OrderLineInline, ShipmentInline, OrderEventInline]
     change_form_template = "backoffice/orders/shoporder_change_form.html"
     list_display = [
         "reference",

@@ -1,4 +1,5 @@
-"""Forms of the seller's orders pages: the list's filters and the per-line decision.
+"""Forms of the seller's orders pages: the list's filters and the per-line decision (the
+fulfilment forms are in `fulfilment_forms`).
 
 They parse input only: which lines may be decided, and whether every pending line got a
 decision, is `orders.services.shop_order_decide`'s call.
@@ -28,6 +29,7 @@ class OrderFilterForm(forms.Form):
         label=_("to"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     deadline_soon = forms.BooleanField(label=_("Deadline approaching (24 h)"), required=False)
+    late = forms.BooleanField(label=_("Late to ship"), required=False)
     q = forms.CharField(label=_("Reference"), required=False, max_length=40)
 
     def clean(self):
@@ -36,6 +38,10 @@ class OrderFilterForm(forms.Form):
         if start and end and start > end:
             self.add_error("placed_to", _("The end date is before the start date."))
         return data
+
+    def late_only(self) -> bool:
+        """Only the orders still to ship past their shipping deadline."""
+        return bool(self.is_bound and self.cleaned_data.get("late"))
 
     def filters(self) -> SellerOrderFilters:
         """The filters that are valid (an invalid one is shown as an error and ignored)."""

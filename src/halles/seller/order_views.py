@@ -1,5 +1,6 @@
 """Sellers' orders: the list with its filters, one order (lines, amounts, delivery, the
-customer once accepted, the history) and the per-line acceptance.
+customer once accepted, the parcels, the history) and the per-line acceptance. The
+fulfilment steps post to `fulfilment_views` and come back to this page.
 
 Thin views over `orders.selectors` and `orders.services.shop_order_decide`. Pages render in
 the marketplace's time zone (dates shown and the "placed from/to" filter alike). A
@@ -24,6 +25,7 @@ from halles.orders.models import Channel, OrderEvent, Role, ShopOrder, State
 from halles.orders.workflow import TRANSITIONS, actions_for
 from halles.shops.models import DeliveryKind
 
+from . import fulfilment
 from . import order_forms as forms
 from .access import shop_view
 
@@ -49,14 +51,17 @@ def orders(request):
     if form.is_bound:
         form.is_valid()
     with timezone.override(marketplace_zone(shop)):
-        qs = selectors.seller_orders(shop, form.filters())
-        page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
         now = timezone.now()
+        qs = selectors.seller_orders(shop, form.filters())
+        if form.late_only():
+            qs = qs.filter(state=State.SHIPPING, shipping_deadline__lt=now)
+        page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
         rows = [(shop_order, late_soon(shop_order, now)) for shop_order in page]
+        late_ids = {so.pk for so in page if fulfilment.is_late(so, now)}
         return render(
             request,
             "seller/orders/list.html",
-            {"shop": shop, "form": form, "page": page, "rows": rows},
+            {"shop": shop, "form": form, "page": page, "rows": rows, "late_ids": late_ids},
             status=400 if form.errors else 200,
         )
 
@@ -126,9 +131,13 @@ def _decided_message(shop_order: ShopOrder) -> str:
     ) % {"reference": shop_order.reference}
 
 
-def _detail(request, shop_order: ShopOrder, form, status: int = 200):
+def _detail(request, shop_order: ShopOrder, form, status: int = 200, **fulfilment_forms):
+    """The order page; `fulfilment_forms` (`ship_form`, `collect_form`) are the bound forms
+    of a fulfilment step that failed, shown with their errors."""
     shop = request.shop
     with timezone.override(marketplace_zone(shop)):
+        shipments = fulfilment.shipments_of(shop_order)
+        events = [_event_row(event, shipments) for event in selectors.timeline(shop_order)]
         context = {
             "shop": shop,
             "shop_order": shop_order,
@@ -141,7 +150,8 @@ def _detail(request, shop_order: ShopOrder, form, status: int = 200):
             "time_zone": shop.marketplace.time_zone,
             "delivery_kind": _delivery_kind_label(shop_order.delivery_kind),
             "customer": selectors.customer_for_seller(shop_order),
-            "events": [_event_row(event) for event in selectors.timeline(shop_order)],
+            "events": fulfilment.with_emails(shop_order, events),
+            **fulfilment.panel(shop_order, shipments=shipments, **fulfilment_forms),
         }
         return render(request, "seller/orders/detail.html", context, status=status)
 
@@ -166,15 +176,19 @@ def _state_label(code: str) -> str:
         return code
 
 
-def _event_row(event: OrderEvent) -> dict:
-    """One line of the history: the buyer is only "Buyer"; staff and operators by name."""
+def _event_row(event: OrderEvent, shipments=()) -> dict:
+    """One line of the history: the buyer is only "Buyer"; staff and operators by name; a
+    parcel with its carrier and tracking link."""
     transition = TRANSITIONS.get(event.action)
     name = ""
     if event.actor is not None and event.role in (Role.SELLER, Role.OPERATOR):
         name = event.actor.get_full_name()
+    label = transition.label if transition else fulfilment.EVENT_LABELS.get(event.action)
     return {
+        "kind": "event",
+        "shipment": fulfilment.shipment_of_event(event, shipments),
         "at": event.at,
-        "label": transition.label if transition else event.action,
+        "label": label or event.action,
         "from_state": _state_label(event.from_state) if event.from_state else "",
         "to_state": _state_label(event.to_state) if event.to_state else "",
         "role": event.get_role_display(),

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import order_views, settings_views, views
+from . import fulfilment_views, order_views, settings_views, views
 
 app_name = "seller"
 
@@ -28,6 +28,26 @@ urlpatterns = [
         "<slug:shop_slug>/orders/<str:reference>/decide/",
         order_views.order_decide,
         name="order_decide",
+    ),
+    path(
+        "<slug:shop_slug>/orders/<str:reference>/ship/",
+        fulfilment_views.order_ship,
+        name="order_ship",
+    ),
+    path(
+        "<slug:shop_slug>/orders/<str:reference>/ready/",
+        fulfilment_views.order_ready,
+        name="order_ready",
+    ),
+    path(
+        "<slug:shop_slug>/orders/<str:reference>/collect/",
+        fulfilment_views.order_collect,
+        name="order_collect",
+    ),
+    path(
+        "<slug:shop_slug>/shipments/import/",
+        fulfilment_views.shipments_import,
+        name="shipments_import",
     ),
     path("<slug:shop_slug>/documents/", views.documents, name="documents"),
     path("<slug:shop_slug>/imports/", views.imports, name="imports"),

@@ -40,7 +40,8 @@ class CartLineForm(forms.Form):
 
 class DeliveryForm(forms.Form):
     """A shop's delivery mode. Each mode of the cart page has its own slot select
-    (`pickup_slot_<mode id>`) and relay point field (`relay_point_<mode id>`), so a page
+    (`pickup_slot_<mode id>`), relay point field (`relay_point_<mode id>`, typed) and relay
+    point choice (`relay_point_id_<mode id>`, one of the carrier's directory), so a page
     without JavaScript sends the ones of the chosen mode."""
 
     delivery_mode = forms.IntegerField(
@@ -56,7 +57,25 @@ class DeliveryForm(forms.Form):
         data["pickup_slot"] = int(slot) if slot.isdigit() else None
         relay = self.data.get(f"relay_point_{mode_id}") or self.data.get("relay_point") or ""
         data["relay_point"] = relay.strip()[:255]
+        point = self.data.get(f"relay_point_id_{mode_id}") or self.data.get("relay_point_id") or ""
+        data["relay_point_id"] = int(point) if point.isdigit() else None
         return data
+
+
+class RelaySearchForm(forms.Form):
+    """The relay-point search of a cart's delivery mode: a postcode (or its start) or a
+    city."""
+
+    mode = forms.IntegerField(widget=forms.HiddenInput)
+    q = forms.CharField(
+        label=_("Postcode or city"),
+        min_length=2,
+        max_length=60,
+        error_messages={
+            "required": _("Type a postcode or a city."),
+            "min_length": _("Type at least 2 characters."),
+        },
+    )
 
 
 class CouponForm(forms.Form):

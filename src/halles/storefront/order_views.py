@@ -28,10 +28,10 @@ from halles.core.errors import DomainError, NotFound
 from halles.orders import selectors as order_selectors
 from halles.orders import services as order_services
 from halles.orders.models import OrderStatus, Role
-from halles.orders.workflow import TRANSITIONS, actions_for
+from halles.orders.workflow import actions_for
 from halles.shops.models import DeliveryKind, PickupSlot
 
-from . import order_forms
+from . import order_forms, order_history
 
 # {str(marketplace id): token of the visitor's anonymous cart on that marketplace}. The
 # `marketplace` context processor reads the same key for the header's cart count.
@@ -103,6 +103,7 @@ class ModeOption:
     slots: list = field(default_factory=list)
     chosen_slot_id: int | None = None
     relay_point: str = ""
+    relay_point_id: int | None = None  # the point chosen in the carrier's directory
 
     @property
     def needs_slot(self) -> bool:
@@ -111,6 +112,11 @@ class ModeOption:
     @property
     def is_relay(self) -> bool:
         return self.mode.kind == DeliveryKind.RELAY
+
+    @property
+    def picks_relay_point(self) -> bool:
+        """A relay mode with a carrier's network: the buyer picks one of its points."""
+        return self.is_relay and self.mode.relay_network_id is not None
 
 
 @dataclass
@@ -159,6 +165,9 @@ def _panels(summary) -> list[ShopPanel]:
                 slots=slots.get(mode.pk, []),
                 chosen_slot_id=choice.pickup_slot_id if choice and mode.pk == chosen_id else None,
                 relay_point=choice.relay_point if choice and mode.pk == chosen_id else "",
+                relay_point_id=(
+                    choice.relay_point_ref_id if choice and mode.pk == chosen_id else None
+                ),
             )
             for mode in group.modes
         ]
@@ -281,6 +290,7 @@ def cart_delivery(request, shop_id):
                 delivery_mode_id=form.cleaned_data["delivery_mode"],
                 pickup_slot_id=form.cleaned_data["pickup_slot"],
                 relay_point=form.cleaned_data["relay_point"],
+                relay_point_id=form.cleaned_data["relay_point_id"],
             )
         except DomainError as error:
             messages.error(request, str(error.message))
@@ -461,27 +471,27 @@ def checkout_return(request, reference):
 
 
 @dataclass
-class TimelineEntry:
-    at: object
-    label: str
-    note: str
-
-
-@dataclass
 class ShopOrderPanel:
     shop_order: object
     lines: list
-    timeline: list[TimelineEntry]
+    timeline: list[order_history.TimelineEntry]
     can_cancel: bool
+    shipments: list = field(default_factory=list)
+
+    @property
+    def can_confirm_receipt(self) -> bool:
+        return any(t.action == "receive" for t in actions_for(self.shop_order.state, Role.BUYER))
 
 
-def _timeline(shop_order) -> list[TimelineEntry]:
-    entries = []
-    for event in order_selectors.timeline(shop_order, for_buyer=True):
-        transition = TRANSITIONS.get(event.action)
-        label = transition.label if transition else event.action
-        entries.append(TimelineEntry(at=event.at, label=str(label), note=event.note))
-    return entries
+def _panel(order_, shop_order) -> ShopOrderPanel:
+    shipments = order_history.shipments_of(shop_order)
+    return ShopOrderPanel(
+        shop_order=shop_order,
+        lines=list(shop_order.lines.all()),
+        timeline=order_history.timeline(shop_order, shipments),
+        can_cancel=_buyer_may_cancel(order_, shop_order),
+        shipments=shipments,
+    )
 
 
 def _buyer_may_cancel(order, shop_order) -> bool:
@@ -502,15 +512,7 @@ def orders(request):
 @login_required
 def order(request, reference):
     order_ = _buyer_order(request, reference)
-    panels = [
-        ShopOrderPanel(
-            shop_order=shop_order,
-            lines=list(shop_order.lines.all()),
-            timeline=_timeline(shop_order),
-            can_cancel=_buyer_may_cancel(order_, shop_order),
-        )
-        for shop_order in order_selectors.shop_orders_of(order_)
-    ]
+    panels = [_panel(order_, shop_order) for shop_order in order_selectors.shop_orders_of(order_)]
     return render(
         request,
         "storefront/orders/detail.html",

@@ -1,7 +1,7 @@
 from django.contrib.auth.decorators import login_required
 from django.urls import path
 
-from . import catalog_views, notice_views, order_views, views
+from . import catalog_views, fulfilment_views, notice_views, order_views, views
 
 app_name = "storefront"
 
@@ -58,6 +58,16 @@ urlpatterns = [
         "account/orders/<str:reference>/<str:shop_order_reference>/cancel/",
         order_views.order_cancel,
         name="order_cancel",
+    ),
+    path(
+        "account/orders/<str:reference>/<str:shop_order_reference>/received/",
+        fulfilment_views.order_received,
+        name="order_received",
+    ),
+    path(
+        "cart/shops/<int:shop_id>/relay-points/",
+        fulfilment_views.relay_points,
+        name="relay_points",
     ),
     path("account/notices/", notice_views.notices, name="notices"),
     path("account/notices/read/", notice_views.notices_read_all, name="notices_read_all"),
