@@ -137,24 +137,28 @@ def test_bad_shipments_are_refused_and_change_nothing(world, run_on_commit, carr
 def test_bulk_shipments_apply_row_by_row(world, run_on_commit, carriers):
     shop_order = paid_order(world, run_on_commit, [(world.bread, 2), (world.cake, 1)])
     csv = (
-        "order;sku;quantity;carrier;tracking;url\n"
-        f"{shop_order.reference};PAIN;2;colissimo;6A1;\n"
-        f"{shop_order.reference};GATEAU;5;colissimo;6A2;\n"
-        f"NOPE-1;PAIN;1;colissimo;6A3;\n"
-        f"{shop_order.reference};GATEAU;1;Coursier Vélo;CV-1;https://coursier.example/CV-1\n"
+        "order;sku;quantity;carrier;tracking;carrier_name;url\n"
+        f"{shop_order.reference};PAIN;1;colissimo;6A1;;\n"
+        f"{shop_order.reference};GATEAU;5;colissimo;6A2;;\n"
+        f"NOPE-1;PAIN;1;colissimo;6A3;;\n"
+        f"{shop_order.reference};GATEAU;1;colisimo;6A4;;\n"
+        f"{shop_order.reference};PAIN;1;colissimo;6A1;;\n"
+        f"{shop_order.reference};GATEAU;1;;CV-1;Coursier Vélo;https://coursier.example/CV-1\n"
     ).encode()
 
     report = fulfilment.shipments_import(shop=world.bakery, actor=world.baker, data=csv)
 
-    assert report.applied == 2
-    assert [line for line, _message in report.errors] == [3, 4]
+    assert report.applied == 3
+    assert [line for line, _message in report.errors] == [3, 4, 5]
     assert "only 1 left" in report.errors[0][1]
+    assert "colisimo" in report.errors[2][1]  # a mistyped code is an error, not a name
     shop_order.refresh_from_db()
     assert shop_order.state == State.SHIPPED
-    assert sorted(s.carrier_name for s in shop_order.shipments.all()) == [
-        "Colissimo",
-        "Coursier Vélo",
-    ]
+    # The two PAIN rows with one tracking number are one parcel.
+    assert sorted(
+        (s.carrier_name, sum(line.quantity for line in s.lines.all()))
+        for s in shop_order.shipments.all()
+    ) == [("Colissimo", 2), ("Coursier Vélo", 1)]
 
 
 def test_a_click_and_collect_order_goes_through_its_code(world, run_on_commit):
@@ -253,3 +257,26 @@ def test_a_late_shipment_is_reported_to_the_shop_once(world, run_on_commit):
         assert sweep(timezone.now())["late"] == 1
         assert sweep(timezone.now())["late"] == 0
     assert Email.objects.filter(template="orders/seller_late_shipment").count() == 1
+
+
+def test_a_parcel_cannot_be_dated_before_the_payment(world, run_on_commit, carriers):
+    shop_order = paid_order(world, run_on_commit, [(world.bread, 1)])
+
+    with pytest.raises(DomainError) as error:
+        fulfilment.shipment_declare(
+            shop_order_id=shop_order.pk,
+            actor=world.baker,
+            carrier_code="dpd",
+            tracking_number="1",
+            shipped_at=timezone.now() - timedelta(days=30),
+        )
+    assert error.value.code == "backdated_shipment"
+    assert ShopOrder.objects.get(pk=shop_order.pk).state == State.SHIPPING
+
+
+def test_only_the_buyer_learns_about_the_receipt(world, run_on_commit, carriers):
+    shop_order = paid_order(world, run_on_commit, [(world.bread, 1)])
+    with pytest.raises(NotAllowed):
+        fulfilment.receipt_confirm(shop_order_id=shop_order.pk, actor=world.bookseller)
+    with pytest.raises(NotAllowed):
+        fulfilment.pickup_ready(shop_order_id=shop_order.pk, actor=world.buyer)

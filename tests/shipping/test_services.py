@@ -76,8 +76,10 @@ def test_relay_points_import_reports_bad_rows_and_keeps_good_ones(mondial):
         carrier=mondial,
         data=b"id,name,address,postcode,city\n020123,Tabac,2 pl.,69002,Lyon\n",
     )
-    assert (again.created, again.updated) == (0, 1)
+    assert (again.created, again.updated, again.closed) == (0, 1, 1)
     assert RelayPoint.objects.get(external_id="020123").name == "Tabac"
+    # 020126 is no longer in the carrier's directory: closed, not deleted.
+    assert RelayPoint.objects.get(external_id="020126").is_active is False
 
 
 def test_a_file_without_the_required_columns_is_refused(mondial):

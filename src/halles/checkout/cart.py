@@ -223,7 +223,10 @@ def cart_choose_delivery(
     point = None
     if mode.kind == DeliveryKind.RELAY and mode.relay_network_id:
         point = RelayPoint.objects.filter(
-            pk=relay_point_id, carrier_id=mode.relay_network_id, is_active=True
+            pk=relay_point_id,
+            carrier_id=mode.relay_network_id,
+            is_active=True,
+            carrier__is_active=True,
         ).first()
         if point is None:
             raise DomainError(

@@ -70,6 +70,14 @@ def shipment_declare(
                 % {"ref": shop_order.reference, "state": shop_order.get_state_display()},
                 code="not_shipping",
             )
+        placed_at = shop_order.order.placed_at or shop_order.created_at
+        if shipped_at < placed_at - timedelta(minutes=5):
+            raise DomainError(
+                _("A parcel cannot be dated before the order was placed (%(date)s).")
+                % {"date": timezone.localtime(placed_at).strftime("%d/%m/%Y %H:%M")},
+                code="backdated_shipment",
+                field="shipped_at",
+            )
         if shop_order.delivery_kind == DeliveryKind.CLICK_COLLECT:
             raise DomainError(
                 _("This order is collected in the shop: mark it ready instead."),
@@ -178,9 +186,10 @@ class ShipmentImportReport:
 
 
 def shipments_import(*, shop, actor, data: bytes) -> ShipmentImportReport:
-    """Declare shipments from a CSV (`order`, `line` or `sku`, `quantity`, `carrier` code or
-    a name, `tracking`, `url`), row by row: each row is one shipment, applied or refused with
-    its reason; a refused row changes nothing."""
+    """Declare shipments from a CSV (`order`, `line` or `sku`, `quantity`, `carrier` code,
+    `tracking`, and for a carrier outside the marketplace's list `carrier_name` and `url`).
+    Each row is checked on its own and a refused row changes nothing; the valid rows of one
+    order with the same tracking number make one parcel."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -195,18 +204,42 @@ def shipments_import(*, shop, actor, data: bytes) -> ShipmentImportReport:
             code="missing_columns",
         )
     report = ShipmentImportReport()
+    parcels: dict[tuple, dict] = {}
     for number, raw in enumerate(reader, start=2):
         row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
         try:
-            _import_row(shop, actor, row)
+            shop_order, line, quantity, carrier = _import_row(shop, row)
         except DomainError as exc:
             report.errors.append((number, str(exc.message)))
+            continue
+        key = (shop_order.pk, row["tracking"], carrier.pk if carrier else row["carrier_name"])
+        parcel = parcels.setdefault(
+            key, {"shop_order": shop_order, "carrier": carrier, "row": row, "lines": {}, "rows": []}
+        )
+        parcel["lines"][line.pk] = parcel["lines"].get(line.pk, 0) + quantity
+        parcel["rows"].append(number)
+    for parcel in parcels.values():
+        row, carrier = parcel["row"], parcel["carrier"]
+        try:
+            shipment_declare(
+                shop_order_id=parcel["shop_order"].pk,
+                actor=actor,
+                carrier_code=carrier.code if carrier else "",
+                other_carrier="" if carrier else row["carrier_name"],
+                tracking_number=row["tracking"],
+                tracking_url=row.get("url", ""),
+                quantities=parcel["lines"],
+            )
+        except DomainError as exc:
+            report.errors += [(number, str(exc.message)) for number in parcel["rows"]]
         else:
-            report.applied += 1
+            report.applied += len(parcel["rows"])
+    report.errors.sort()
     return report
 
 
-def _import_row(shop, actor, row: dict) -> None:
+def _import_row(shop, row: dict):
+    """Check one row on its own: (shop order, line, quantity, carrier or None)."""
     shop_order = ShopOrder.objects.filter(shop=shop, reference=row.get("order", "")).first()
     if shop_order is None:
         raise DomainError(
@@ -221,17 +254,19 @@ def _import_row(shop, actor, row: dict) -> None:
         raise DomainError(_("No accepted line of this order matches the line or SKU given."))
     if not row.get("quantity", "").isdigit() or int(row["quantity"]) < 1:
         raise DomainError(_("The quantity must be a whole number of at least 1."))
-    carrier = row.get("carrier", "")
-    known = shipping.active_carriers(shop.marketplace).filter(code=carrier.lower()).exists()
-    shipment_declare(
-        shop_order_id=shop_order.pk,
-        actor=actor,
-        carrier_code=carrier if known else "",
-        other_carrier="" if known else carrier,
-        tracking_number=row.get("tracking", ""),
-        tracking_url=row.get("url", ""),
-        quantities={line.pk: int(row["quantity"])},
-    )
+    shipping.clean_tracking_number(row.get("tracking", ""))
+    code = row.get("carrier", "")
+    carrier = None
+    if code:
+        carrier = shipping.carrier_by_code(shop.marketplace, code)
+    elif not row.get("carrier_name"):
+        raise DomainError(
+            _("Give a carrier code, or the name of another carrier in carrier_name."),
+            code="carrier_required",
+        )
+    else:
+        shipping.check_url(row.get("url", ""))
+    return shop_order, line, int(row["quantity"]), carrier
 
 
 # --- Click and collect ----------------------------------------------------------------------
@@ -241,6 +276,7 @@ def pickup_ready(*, shop_order_id: int, actor, channel: str = Channel.WEB) -> Sh
     """The seller has prepared a click-and-collect order: the buyer gets a pick-up code."""
     with transaction.atomic():
         shop_order = lock_shop_order(shop_order_id)
+        check_right(shop_order, TRANSITIONS["ready_for_pickup"], actor, Role.SELLER)
         if shop_order.delivery_kind != DeliveryKind.CLICK_COLLECT:
             raise DomainError(
                 _("This order is delivered: declare its shipment instead."), code="not_collect"
@@ -301,6 +337,7 @@ def receipt_confirm(*, shop_order_id: int, actor, channel: str = Channel.WEB) ->
     """The buyer says the parcel arrived."""
     with transaction.atomic():
         shop_order = lock_shop_order(shop_order_id)
+        check_right(shop_order, TRANSITIONS["receive"], actor, Role.BUYER)
         if shop_order.state == S.RECEIVED or shop_order.received_at:
             raise InvalidState(
                 _("You already confirmed receiving this order."), code="already_received"

@@ -24,9 +24,10 @@ from . import fulfilment_forms as forms
 from .access import shop_view
 
 SHIPMENTS_EXAMPLE = (
-    "order;sku;quantity;carrier;tracking;url\n"
-    "{reference};PAIN-01;2;colissimo;6A12345678901;\n"
-    "{reference};GATEAU-02;1;Coursier du quartier;CQ-778;https://coursier.example/suivi/CQ-778\n"
+    "order;sku;quantity;carrier;tracking;carrier_name;url\n"
+    "{reference};PAIN-01;2;colissimo;6A12345678901;;\n"
+    "{reference};GATEAU-02;1;colissimo;6A12345678901;;\n"
+    "{reference};CONFITURE-03;1;;CQ-778;Coursier du quartier;https://coursier.example/suivi/CQ-778\n"
 )
 
 

@@ -78,13 +78,16 @@ REQUIRED_COLUMNS = ["id", "name", "address", "postcode", "city"]
 class RelayImportReport:
     created: int = 0
     updated: int = 0
+    closed: int = 0
     errors: list[tuple[int, str, str]] = field(default_factory=list)  # line, column, message
 
 
 def relay_points_import(*, carrier: Carrier, data: bytes) -> RelayImportReport:
     """Import a carrier's relay points from CSV (`,` or `;`, UTF-8, header row). Each row is
     checked on its own: valid rows are created or updated (by the carrier's id), invalid
-    rows are reported with their line and column and change nothing."""
+    rows are reported with their line and column and change nothing. The file is the
+    carrier's whole directory: points it no longer lists are closed (kept for the orders
+    that name them)."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -100,7 +103,7 @@ def relay_points_import(*, carrier: Carrier, data: bytes) -> RelayImportReport:
             code="missing_columns",
         )
     report = RelayImportReport()
-    seen = set()
+    seen: set[str] = set()
     for number, raw in enumerate(reader, start=2):
         row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
         error = _relay_row_error(row, seen)
@@ -126,6 +129,12 @@ def relay_points_import(*, carrier: Carrier, data: bytes) -> RelayImportReport:
             report.created += 1
         else:
             report.updated += 1
+    if seen:  # the file is the carrier's whole directory: points no longer in it close
+        report.closed = (
+            RelayPoint.objects.filter(carrier=carrier, is_active=True)
+            .exclude(external_id__in=seen)
+            .update(is_active=False)
+        )
     return report
 
 
@@ -148,7 +157,7 @@ def _relay_row_error(row: dict, seen: set) -> tuple[str, str] | None:
 def relay_point_search(*, carrier: Carrier, query: str, limit: int = 20) -> QuerySet[RelayPoint]:
     """Open relay points of a carrier by postcode (prefix) or city."""
     query = (query or "").strip()
-    points = RelayPoint.objects.filter(carrier=carrier, is_active=True)
+    points = RelayPoint.objects.filter(carrier=carrier, is_active=True, carrier__is_active=True)
     if not query:
         return points.none()
     return points.filter(Q(postcode__startswith=query) | Q(city__icontains=query))[:limit]
