@@ -2,6 +2,8 @@ import os
 
 import pytest
 
+from ..orders.conftest import world  # noqa: F401  (the buying world, for the journeys)
+
 CHROMIUM = os.environ.get("HALLES_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",  # the machines run as root

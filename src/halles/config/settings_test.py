@@ -7,9 +7,11 @@ os.environ.setdefault("HALLES_VAR_DIR", "/tmp/halles-test-var")
 from .settings import *  # noqa: F403
 from .settings import DATABASES
 
+# Live-server threads must not keep connections past their request (PostgreSQL could not
+# drop the test database at the end).
+DATABASES["default"]["CONN_MAX_AGE"] = 0
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": ":memory:"}
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
     # In memory there is no WAL; keep foreign keys on.
     DATABASES["default"]["OPTIONS"]["init_command"] = "PRAGMA foreign_keys=ON;"
 
