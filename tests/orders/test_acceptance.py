@@ -84,7 +84,7 @@ def test_deciding_an_order_already_refused_is_a_clear_error(world, run_on_commit
             shop_order_id=shop_order.pk, actor=world.baker, decisions={line.pk: True}
         )
 
-    assert "nothing to accept" in str(error.value.message)
+    assert error.value.code == "not_waiting_acceptance"
     assert ShopOrder.objects.get(pk=shop_order.pk).state == State.REFUSED
     assert OrderEvent.objects.filter(shop_order=shop_order, action="refuse").count() == 1
 

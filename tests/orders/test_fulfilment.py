@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from halles.core.errors import DomainError, InvalidState, NotAllowed
 from halles.orders import fulfilment, services
@@ -146,7 +146,8 @@ def test_bulk_shipments_apply_row_by_row(world, run_on_commit, carriers):
         f"{shop_order.reference};GATEAU;1;;CV-1;Coursier Vélo;https://coursier.example/CV-1\n"
     ).encode()
 
-    report = fulfilment.shipments_import(shop=world.bakery, actor=world.baker, data=csv)
+    with translation.override("en"):
+        report = fulfilment.shipments_import(shop=world.bakery, actor=world.baker, data=csv)
 
     assert report.applied == 3
     assert [line for line, _message in report.errors] == [3, 4, 5]
@@ -186,8 +187,9 @@ def test_a_click_and_collect_order_goes_through_its_code(world, run_on_commit):
     shop_order = fulfilment.pickup_ready(shop_order_id=shop_order.pk, actor=world.baker)
     assert shop_order.state == State.TO_COLLECT and len(shop_order.pickup_code) == 6
     wrong = "000000" if shop_order.pickup_code != "000000" else "111111"
-    with pytest.raises(DomainError) as error:
+    with pytest.raises(DomainError) as error, translation.override("en"):
         fulfilment.pickup_collect(shop_order_id=shop_order.pk, actor=world.baker, code=wrong)
+    assert error.value.code == "wrong_pickup_code"
     assert "4 attempts left" in str(error.value.message)
     assert ShopOrder.objects.get(pk=shop_order.pk).pickup_attempts == 1
 

@@ -18,6 +18,7 @@ from django.utils import timezone
 from halles.checkout import cart as carts
 from halles.orders import services
 from halles.orders.models import OrderEvent, Shipment, ShopOrder, State
+from halles.orders.selectors import EVENT_LABELS
 from halles.shipping.models import Carrier
 
 from ..factories import ClickCollectFactory, PickupSlotFactory
@@ -344,11 +345,12 @@ def test_the_history_shows_the_parcels_and_the_emails(seller, world, run_on_comm
     page = seller.get(page_url(shop_order))
 
     rows = page.context["events"]
-    shipment_rows = [row for row in rows if row.get("shipment")]
-    assert len(shipment_rows) == 1 and shipment_rows[0]["label"].startswith("Parcel shipped")
-    emails = [row for row in rows if row["kind"] == "email"]
-    assert any(row["to_buyer"] for row in emails)  # the buyer was told of the parcel
-    assert [row["at"] for row in rows] == sorted(row["at"] for row in rows)
+    shipment_rows = [row for row in rows if row.shipment]
+    assert len(shipment_rows) == 1
+    assert shipment_rows[0].label == str(EVENT_LABELS["shipment"])  # the order is partly shipped
+    emails = [row for row in rows if row.kind == "email"]
+    assert any(row.to_buyer for row in emails)  # the buyer was told of the parcel
+    assert [row.at for row in rows] == sorted(row.at for row in rows)
     html = page.content.decode()
     assert 'data-testid="timeline-email"' in html
     # The tracking number is encoded in the link and escaped in the text: no markup injected.

@@ -182,3 +182,83 @@ def fraud_queue(operator) -> QuerySet[Order]:
     if not operator.is_superuser:
         qs = qs.filter(marketplace__operators=operator)
     return qs.select_related("buyer", "marketplace").order_by("placed_at", "id")
+
+
+# --- History --------------------------------------------------------------------------------
+
+# Events that are not transitions of the workflow table.
+EVENT_LABELS = {"shipment": _("A parcel has left (the rest follows)")}
+
+
+@dataclass
+class HistoryEntry:
+    """One line of a shop order's history: a recorded event (transition or parcel) or an
+    e-mail sent about it."""
+
+    at: object
+    kind: str  # "event" or "email"
+    label: str = ""
+    note: str = ""
+    role: str = ""  # the actor's role, for people (Buyer, Seller...)
+    actor_name: str = ""  # staff and operators by name; a buyer stays "Buyer"
+    channel: str = ""
+    from_state: str = ""
+    to_state: str = ""
+    shipment: object = None
+    subject: str = ""
+    to_buyer: bool = False
+    email_status: str = ""
+
+
+def history(shop_order: ShopOrder, *, audience: str) -> list[HistoryEntry]:
+    """The complete history of a shop order for `audience` ("buyer", "seller" or
+    "operator"), oldest first: transitions, parcels (with their tracking) and e-mails sent.
+
+    The buyer sees the events meant for them and the e-mails sent to them (including the
+    whole order's); the seller and the operator see every event and the e-mails about this
+    shop order (one line per e-mail to the shop, however many staff received it)."""
+    from halles.notifications.selectors import emails_for_reference
+
+    from .workflow import TRANSITIONS
+
+    shipments = {s.pk: s for s in shop_order.shipments.prefetch_related("lines__line")}
+    entries = []
+    for event in timeline(shop_order, for_buyer=audience == "buyer"):
+        transition = TRANSITIONS.get(event.action)
+        label = transition.label if transition else EVENT_LABELS.get(event.action, event.action)
+        named = event.actor is not None and event.role in ("seller", "operator")
+        entries.append(
+            HistoryEntry(
+                at=event.at,
+                kind="event",
+                label=str(label),
+                note=event.note,
+                role=event.get_role_display(),
+                actor_name=event.actor.get_full_name() if named else "",
+                channel=event.get_channel_display(),
+                from_state=State(event.from_state).label if event.from_state else "",
+                to_state=State(event.to_state).label if event.to_state else "",
+                shipment=shipments.get((event.detail or {}).get("shipment")),
+            )
+        )
+    order = shop_order.order
+    references = [shop_order.reference] + ([order.reference] if audience != "seller" else [])
+    seen = set()
+    for email in emails_for_reference(references):
+        to_buyer = email.recipient_id == order.buyer_id
+        if audience == "buyer" and not to_buyer:
+            continue
+        key = (email.template, to_buyer, email.created_at.replace(microsecond=0))
+        if not to_buyer and key in seen:
+            continue
+        seen.add(key)
+        entries.append(
+            HistoryEntry(
+                at=email.created_at,
+                kind="email",
+                subject=email.subject,
+                to_buyer=to_buyer,
+                email_status=email.get_status_display(),
+            )
+        )
+    return sorted(entries, key=lambda entry: entry.at)

@@ -7,9 +7,7 @@ Reads only; the writes are in `fulfilment_views`, through `orders.fulfilment`.
 """
 
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
 
-from halles.notifications.selectors import emails_for_reference
 from halles.orders import fulfilment, selectors
 from halles.orders.models import Shipment, ShopOrder, State
 from halles.shipping.services import active_carriers
@@ -18,7 +16,6 @@ from halles.shops.models import DeliveryKind
 from . import fulfilment_forms as forms
 
 # Events that are not transitions of the workflow table.
-EVENT_LABELS = {"shipment": _("Parcel shipped (order partly shipped)")}
 
 
 def is_late(shop_order: ShopOrder, now=None) -> bool:
@@ -85,38 +82,3 @@ def panel(
         "collect_form": collect_form if to_collect else None,
         "pickup_attempts_left": max(fulfilment.MAX_PICKUP_ATTEMPTS - shop_order.pickup_attempts, 0),
     }
-
-
-# --- The history ----------------------------------------------------------------------------
-
-
-def with_emails(shop_order: ShopOrder, rows: list[dict]) -> list[dict]:
-    """The history rows and the e-mails sent about this shop order (to the buyer or to the
-    shop's staff), merged by date. One row per e-mail sent to the shop, however many staff
-    members received it."""
-    buyer_id = shop_order.order.buyer_id
-    seen, emails = set(), []
-    for email in emails_for_reference(shop_order.reference):
-        to_buyer = email.recipient_id == buyer_id
-        key = (email.template, to_buyer, email.created_at.replace(microsecond=0))
-        if not to_buyer and key in seen:
-            continue
-        seen.add(key)
-        emails.append(
-            {
-                "kind": "email",
-                "at": email.created_at,
-                "subject": email.subject,
-                "to_buyer": to_buyer,
-                "status": email.get_status_display(),
-            }
-        )
-    return sorted([*rows, *emails], key=lambda row: row["at"])
-
-
-def shipment_of_event(event, shipments: list[Shipment]) -> Shipment | None:
-    """The parcel a "ship" or "shipment" event is about (its detail names it)."""
-    shipment_id = (event.detail or {}).get("shipment")
-    if not shipment_id:
-        return None
-    return next((s for s in shipments if s.pk == shipment_id), None)

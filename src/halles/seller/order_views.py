@@ -21,8 +21,8 @@ from django.views.decorators.http import require_POST
 
 from halles.core.errors import DomainError, NotFound
 from halles.orders import selectors, services
-from halles.orders.models import Channel, OrderEvent, Role, ShopOrder, State
-from halles.orders.workflow import TRANSITIONS, actions_for
+from halles.orders.models import Channel, Role, ShopOrder, State
+from halles.orders.workflow import actions_for
 from halles.shops.models import DeliveryKind
 
 from . import fulfilment
@@ -137,7 +137,6 @@ def _detail(request, shop_order: ShopOrder, form, status: int = 200, **fulfilmen
     shop = request.shop
     with timezone.override(marketplace_zone(shop)):
         shipments = fulfilment.shipments_of(shop_order)
-        events = [_event_row(event, shipments) for event in selectors.timeline(shop_order)]
         context = {
             "shop": shop,
             "shop_order": shop_order,
@@ -150,7 +149,7 @@ def _detail(request, shop_order: ShopOrder, form, status: int = 200, **fulfilmen
             "time_zone": shop.marketplace.time_zone,
             "delivery_kind": _delivery_kind_label(shop_order.delivery_kind),
             "customer": selectors.customer_for_seller(shop_order),
-            "events": fulfilment.with_emails(shop_order, events),
+            "events": selectors.history(shop_order, audience="seller"),
             **fulfilment.panel(shop_order, shipments=shipments, **fulfilment_forms),
         }
         return render(request, "seller/orders/detail.html", context, status=status)
@@ -167,32 +166,3 @@ def _delivery_kind_label(kind: str) -> str:
         return DeliveryKind(kind).label
     except ValueError:
         return kind
-
-
-def _state_label(code: str) -> str:
-    try:
-        return State(code).label
-    except ValueError:
-        return code
-
-
-def _event_row(event: OrderEvent, shipments=()) -> dict:
-    """One line of the history: the buyer is only "Buyer"; staff and operators by name; a
-    parcel with its carrier and tracking link."""
-    transition = TRANSITIONS.get(event.action)
-    name = ""
-    if event.actor is not None and event.role in (Role.SELLER, Role.OPERATOR):
-        name = event.actor.get_full_name()
-    label = transition.label if transition else fulfilment.EVENT_LABELS.get(event.action)
-    return {
-        "kind": "event",
-        "shipment": fulfilment.shipment_of_event(event, shipments),
-        "at": event.at,
-        "label": label or event.action,
-        "from_state": _state_label(event.from_state) if event.from_state else "",
-        "to_state": _state_label(event.to_state) if event.to_state else "",
-        "role": event.get_role_display(),
-        "name": name,
-        "channel": event.get_channel_display(),
-        "note": event.note,
-    }

@@ -488,7 +488,7 @@ def _panel(order_, shop_order) -> ShopOrderPanel:
     return ShopOrderPanel(
         shop_order=shop_order,
         lines=list(shop_order.lines.all()),
-        timeline=order_history.timeline(shop_order, shipments),
+        timeline=order_history.timeline(shop_order),
         can_cancel=_buyer_may_cancel(order_, shop_order),
         shipments=shipments,
     )
