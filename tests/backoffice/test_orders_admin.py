@@ -5,11 +5,11 @@ order pages."""
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
 from django.utils import timezone
 
 from halles.catalog.models import Offer
+from halles.notifications.models import Email
 from halles.orders.fraud import rules_for
 from halles.orders.models import FraudRules, Order, OrderEvent, ShopOrder, State
 
@@ -21,22 +21,8 @@ pytestmark = pytest.mark.django_db
 QUEUE = "/admin/orders/order/fraud-queue/"
 
 
-def grant_order_rights(user):
-    """The rights the Operators group should carry for orders (all) and payments (view).
-
-    `accounts.services.OPERATOR_APPS` does not list "orders" and "payments" yet, so the
-    group made by `operator_group_ensure` lacks them; the tests give them explicitly."""
-    user.user_permissions.add(
-        *Permission.objects.filter(content_type__app_label="orders"),
-        *Permission.objects.filter(
-            content_type__app_label="payments", codename__startswith="view_"
-        ),
-    )
-
-
 @pytest.fixture
 def admin_client(client, world, operator):
-    grant_order_rights(operator)
     client.force_login(operator)
     client.cookies["django_language"] = "en"
     return client
@@ -140,7 +126,6 @@ def test_the_order_page_offers_the_review_while_held(admin_client, held):
 
 def test_an_operator_of_another_marketplace_sees_nothing(client, world, held):
     stranger = OperatorFactory(marketplaces=[MarketplaceFactory()])
-    grant_order_rights(stranger)
     client.force_login(stranger)
     shop_order = held.shop_orders.get()
 
@@ -279,3 +264,45 @@ def test_the_order_changelist_links_the_fraud_queue(admin_client, held):
     page = admin_client.get("/admin/orders/order/")
     assert QUEUE in page.content.decode()
     assert list(page.context["cl"].queryset) == [Order.objects.get(pk=held.pk)]
+
+
+def test_the_shop_order_page_shows_the_whole_history_with_the_emails(
+    admin_client, world, run_on_commit
+):
+    with run_on_commit():
+        order = buy(world, [(world.bread, 1)])
+    shop_order = order.shop_orders.get()
+
+    page = admin_client.get(f"/admin/orders/shoporder/{shop_order.pk}/change/")
+
+    assert page.status_code == 200
+    history = page.context["history"]
+    assert [entry.kind for entry in history].count("email") >= 2  # buyer placed + new order
+    new_order = Email.objects.get(template="orders/seller_new_order")
+    assert new_order.subject in page.content.decode()
+
+
+def test_an_order_not_shipped_by_its_deadline_needs_attention(world, run_on_commit):
+    from halles.orders import services
+    from halles.orders.selectors import needs_attention
+
+    with run_on_commit():
+        order = buy(world, [(world.bread, 1)])
+    shop_order = order.shop_orders.get()
+    with run_on_commit():
+        services.shop_order_decide(
+            shop_order_id=shop_order.pk,
+            actor=world.baker,
+            decisions={shop_order.lines.get().pk: True},
+        )
+    shop_order.refresh_from_db()
+    assert shop_order.state == State.SHIPPING
+
+    before = needs_attention(ShopOrder.objects.all(), now=shop_order.shipping_deadline)
+    after = needs_attention(
+        ShopOrder.objects.all(), now=shop_order.shipping_deadline + timedelta(minutes=1)
+    )
+    assert shop_order in after and shop_order in before  # the deadline itself counts
+    assert shop_order not in needs_attention(
+        ShopOrder.objects.all(), now=shop_order.shipping_deadline - timedelta(hours=1)
+    )

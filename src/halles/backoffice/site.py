@@ -8,9 +8,10 @@ APP_ORDER = [
     "orders",
     "shops",
     "catalog",
+    "shipping",
     "payments",
-    "accounts",
     "notifications",
+    "accounts",
     "django_tasks_database",
     "auth",
 ]
@@ -18,6 +19,8 @@ MODEL_ORDER = {
     "marketplaces": ["Membership", "Marketplace"],
     "orders": ["ShopOrder", "Order", "FraudRules"],
     "payments": ["Payment", "WebhookEvent"],
+    "shipping": ["Carrier", "RelayPoint"],
+    "notifications": ["Email", "EmailTemplateOverride", "Notice"],
     "accounts": ["User", "Organisation", "BusinessSector"],
     "shops": ["SellerApplication", "KycDocument", "Shop", "Plan"],
     "catalog": ["CategoryRequest", "Category", "Product", "Offer", "Coupon", "OfferImport"],
@@ -58,13 +61,12 @@ class HallesAdminSite(admin.AdminSite):
     def index(self, request, extra_context=None):
         """The home page's To-do box also counts orders held by the fraud check and orders
         waiting too long (only here: not on every back-office page)."""
-        from halles.orders.admin import waiting_too_long
-        from halles.orders.selectors import fraud_queue, operator_shop_orders
+        from halles.orders.selectors import fraud_queue, needs_attention, operator_shop_orders
 
         todo = {}
         if request.user.is_active and request.user.is_staff:
             todo["fraud_queue_count"] = fraud_queue(request.user).count()
-            todo["late_orders_count"] = waiting_too_long(operator_shop_orders(request.user)).count()
+            todo["late_orders_count"] = needs_attention(operator_shop_orders(request.user)).count()
         return super().index(request, {**todo, **(extra_context or {})})
 
 

@@ -6,13 +6,12 @@ Every write calls a service (`fraud_review`, `shop_order_cancel`), which checks 
 operator's right again; the lists are scoped to the marketplaces the operator runs.
 """
 
-from datetime import timedelta
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch
 from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -45,23 +44,6 @@ from .models import (
     State,
 )
 from .workflow import TRANSITIONS, actions_for
-
-# A shop order "waits too long" when the seller has less than this left to accept it.
-ACCEPTANCE_WARNING = timedelta(hours=24)
-# A capture still in progress after this long is stuck at the provider.
-DEBIT_WARNING = timedelta(hours=1)
-
-
-def waiting_too_long(queryset, now=None):
-    """Shop orders an operator should look at: still waiting for the seller with less than
-    a day left (or already past the deadline), payment to collect past its due date, or a
-    capture in progress for more than an hour."""
-    now = now or timezone.now()
-    return queryset.filter(
-        Q(state=State.WAITING_ACCEPTANCE, acceptance_deadline__lte=now + ACCEPTANCE_WARNING)
-        | Q(state=State.WAITING_DEBIT, payment_due_at__lte=now)
-        | Q(state=State.WAITING_DEBIT_PAYMENT, updated_at__lte=now - DEBIT_WARNING)
-    )
 
 
 def money(cents, currency: str) -> str:
@@ -208,7 +190,7 @@ class AttentionFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "late":
-            return waiting_too_long(queryset)
+            return selectors.needs_attention(queryset)
         return queryset
 
 
@@ -252,7 +234,28 @@ class ShopOrderAdmin(ReadOnlyAdmin):
         ),
         (
             _("Deadlines"),
-            {"fields": ["acceptance_deadline", "acceptance_reminded_at", "payment_due_at"]},
+            {
+                "fields": [
+                    "acceptance_deadline",
+                    "acceptance_reminded_at",
+                    "payment_due_at",
+                    "paid_at",
+                    "shipping_deadline",
+                    "late_notified_at",
+                ]
+            },
+        ),
+        (
+            _("Fulfilment"),
+            {
+                "fields": [
+                    "shipped_at",
+                    "ready_at",
+                    "pickup_attempts",
+                    "received_at",
+                    "closed_at",
+                ]
+            },
         ),
         (
             _("Amounts"),
@@ -363,6 +366,7 @@ class ShopOrderAdmin(ReadOnlyAdmin):
         )
         extra = {
             "can_cancel": can_cancel,
+            "history": selectors.history(obj, audience="operator") if obj else [],
             "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
         }
         return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})

@@ -10,7 +10,7 @@ import zoneinfo
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -172,6 +172,25 @@ def operator_shop_orders(operator) -> QuerySet[ShopOrder]:
     if not operator.is_superuser:
         qs = qs.filter(marketplace__operators=operator)
     return qs.select_related("order", "shop", "marketplace")
+
+
+# A shop order needs the operator's attention when the seller has less than this left to
+# accept it, or a capture has been in progress longer than DEBIT_WARNING.
+ACCEPTANCE_WARNING = timedelta(hours=24)
+DEBIT_WARNING = timedelta(hours=1)
+
+
+def needs_attention(queryset, now=None):
+    """Shop orders an operator should look at: waiting for the seller with less than a day
+    left (or past the deadline), payment to collect past its due date, a capture stuck at
+    the provider, or not shipped by the shipping deadline."""
+    now = now or timezone.now()
+    return queryset.filter(
+        Q(state=State.WAITING_ACCEPTANCE, acceptance_deadline__lte=now + ACCEPTANCE_WARNING)
+        | Q(state=State.WAITING_DEBIT, payment_due_at__lte=now)
+        | Q(state=State.WAITING_DEBIT_PAYMENT, updated_at__lte=now - DEBIT_WARNING)
+        | Q(state=State.SHIPPING, shipping_deadline__lte=now)
+    )
 
 
 def fraud_queue(operator) -> QuerySet[Order]:
