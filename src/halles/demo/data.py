@@ -119,6 +119,10 @@ def load_demo() -> None:
 
     load_shops_demo()
 
+    from .orders import load_orders_demo
+
+    load_orders_demo()
+
 
 def _marketplace(slug: str, **fields) -> Marketplace:
     marketplace, created = Marketplace.objects.get_or_create(slug=slug, defaults=fields)
