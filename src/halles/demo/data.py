@@ -119,9 +119,11 @@ def load_demo() -> None:
 
     load_shops_demo()
 
+    from .fulfilment import load_fulfilment_demo
     from .orders import load_orders_demo
 
     load_orders_demo()
+    load_fulfilment_demo()
 
 
 def _marketplace(slug: str, **fields) -> Marketplace:
