@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from halles.catalog.models import Coupon, CouponKind, Offer
 from halles.checkout import cart as carts
@@ -292,7 +293,7 @@ def test_approval_marketplaces_wait_for_the_operator_before_orders(world):
     cart = fill_cart(world, [(world.bread, 1)], buyer=newcomer)
     with pytest.raises(NotAllowed) as error:
         place(world, cart, buyer=newcomer)
-    assert "approved" in str(error.value.message)
+    assert str(error.value.message) == str(_("The marketplace has not approved your account yet."))
 
 
 def test_the_delivery_chosen_before_login_survives_the_merge(world):

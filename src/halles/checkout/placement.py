@@ -19,6 +19,7 @@ from halles.catalog.services import OutOfStock, stock_reserve
 from halles.core.errors import DomainError, NotAllowed, NotFound
 from halles.marketplaces.models import MembershipRole, MembershipStatus, RegistrationMode
 from halles.marketplaces.services import membership_request
+from halles.orders import creation
 from halles.orders import services as orders
 from halles.orders.models import Order, OrderStatus
 from halles.payments import services as payments
@@ -99,7 +100,7 @@ def checkout_place(
             _reserve_stock(summary)
             _book_slots(summary)
             drafts = _drafts(summary, shipping)
-            order = orders.order_create(
+            order = creation.order_create(
                 marketplace=marketplace,
                 buyer=buyer,
                 checkout_token=checkout_token,
@@ -194,11 +195,11 @@ def _drafts(summary: CartSummary, shipping) -> list:
     for group in summary.groups:
         mode = group.delivery_mode
         drafts.append(
-            orders.ShopOrderDraft(
+            creation.ShopOrderDraft(
                 shop=group.shop,
                 delivery_mode=mode,
                 lines=[
-                    orders.LineDraft(
+                    creation.LineDraft(
                         offer_id=line.offer.pk,
                         product_id=line.offer.product_id,
                         title=line.offer.product.title,
