@@ -105,3 +105,27 @@ def test_when_every_shop_accepts_part_the_refused_lines_are_released(world, run_
     assert payment.captured_cents == 250 + 500
     assert payment.voided_cents == 1800
     assert payment.open_cents == 0
+
+
+def test_the_sweep_releases_a_remainder_whose_task_was_lost(world):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from halles.orders.tasks import sweep
+
+    order = buy(world, [(world.bread, 1), (world.cake, 1)])
+    shop_order = order.shop_orders.get()
+    bread_line, cake_line = shop_order.lines.order_by("pk")
+    services.shop_order_decide(  # no on-commit callbacks: neither capture nor release ran
+        shop_order_id=shop_order.pk,
+        actor=world.baker,
+        decisions={bread_line.pk: True, cake_line.pk: False},
+    )
+
+    done = sweep(timezone.now() + timedelta(minutes=10))
+
+    assert done["collected"] == 1 and done["released"] == 1
+    payment = order.payment
+    payment.refresh_from_db()
+    assert (payment.captured_cents, payment.voided_cents) == (250 + 500, 1800)

@@ -6,7 +6,6 @@ Every write calls a service (`fraud_review`, `shop_order_cancel`), which checks 
 operator's right again; the lists are scoped to the marketplaces the operator runs.
 """
 
-
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied

@@ -21,8 +21,9 @@ def buyer(shop_order: ShopOrder, template: str, **context) -> None:
 
 
 def buyer_order(order: Order, template: str, **context) -> None:
-    """Tell the buyer about their whole order (e.g. placed)."""
-    _to_buyer(order, template, order.reference, **context)
+    """Tell the buyer about their whole order (e.g. placed), with its shop orders."""
+    shop_orders = list(order.shop_orders.select_related("shop").order_by("reference"))
+    _to_buyer(order, template, order.reference, shop_orders=shop_orders, **context)
 
 
 def _to_buyer(order: Order, template: str, reference: str, **context) -> None:

@@ -3,13 +3,14 @@ scheduled at the deadline; `sweep_order_deadlines` runs every minute as the safe
 
 from datetime import timedelta
 
+from django.db.models import F
 from django.utils import timezone
 from django_tasks import task
 
 from halles.marketplaces.models import Marketplace, MarketplaceStatus
 
 from . import fulfilment, payment_flow, services
-from .models import ShopOrder, State
+from .models import Order, OrderStatus, ShopOrder, State
 
 
 @task()
@@ -47,6 +48,7 @@ def sweep(now) -> dict:
         "received": 0,
         "closed": 0,
         "unpaid": 0,
+        "released": 0,
     }
     waiting = ShopOrder.objects.filter(state=State.WAITING_ACCEPTANCE)
     for pk in waiting.filter(acceptance_deadline__lte=now).values_list("pk", flat=True):
@@ -77,6 +79,19 @@ def sweep(now) -> dict:
     )
     for pk in late.values_list("pk", flat=True):
         done["late"] += fulfilment.late_shipment_notify(shop_order_id=pk, now=now)
+    # Authorisations with a remainder no shop order can capture any more (a lost task).
+    unsettled = (
+        Order.objects.filter(
+            status=OrderStatus.PLACED,
+            payment__status="authorised",
+            payment__amount_cents__gt=F("payment__captured_cents") + F("payment__voided_cents"),
+        )
+        .exclude(shop_orders__state__in=payment_flow.UNDECIDED)
+        .filter(shop_orders__updated_at__lte=now - timedelta(minutes=5))
+        .distinct()
+    )
+    for pk in unsettled.values_list("pk", flat=True):
+        done["released"] += payment_flow.settle_payment(order_id=pk) > 0
     for marketplace in Marketplace.objects.exclude(status=MarketplaceStatus.DRAFT):
         shipped = ShopOrder.objects.filter(
             marketplace=marketplace,
