@@ -282,3 +282,30 @@ def test_only_the_buyer_learns_about_the_receipt(world, run_on_commit, carriers)
         fulfilment.receipt_confirm(shop_order_id=shop_order.pk, actor=world.bookseller)
     with pytest.raises(NotAllowed):
         fulfilment.pickup_ready(shop_order_id=shop_order.pk, actor=world.buyer)
+
+
+def test_fulfilment_deadlines_are_scheduled_as_tasks(world, run_on_commit, carriers, monkeypatch):
+    from halles.orders import effects
+
+    scheduled = []
+    monkeypatch.setattr(
+        effects,
+        "enqueue_at_on_commit",
+        lambda task, when, *args: scheduled.append((task.name, when, args)),
+    )
+    shop_order = paid_order(world, run_on_commit, [(world.bread, 1)])
+    fulfilment.shipment_declare(
+        shop_order_id=shop_order.pk, actor=world.baker, carrier_code="dpd", tracking_number="1"
+    )
+    fulfilment.receipt_confirm(shop_order_id=shop_order.pk, actor=world.buyer)
+
+    shop_order.refresh_from_db()
+    by_name = {name: (when, args) for name, when, args in scheduled}
+    assert by_name["notify_late_shipment"] == (shop_order.shipping_deadline, (shop_order.pk,))
+    assert by_name["receive_automatically"] == (
+        shop_order.shipped_at + timedelta(days=15),
+        (shop_order.pk,),
+    )
+    when, args = by_name["close_order"]
+    assert args == (shop_order.pk,)
+    assert when - shop_order.received_at < timedelta(days=14, seconds=1)

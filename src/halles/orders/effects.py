@@ -59,9 +59,28 @@ def _shipping(shop_order, *, transition, from_state, event):
     shop_order.paid_at, shop_order.shipping_deadline = event.at, deadline
     notify.shop(shop_order, "orders/seller_paid")
     notify.buyer(shop_order, "orders/buyer_paid")
-    from .tasks import settle_payment
+    from .tasks import notify_late_shipment, settle_payment
+
+    enqueue_at_on_commit(notify_late_shipment, deadline, shop_order.pk)
 
     enqueue_on_commit(settle_payment, shop_order.order_id)  # refused lines: release their part
+
+
+def _shipped(shop_order, *, transition, from_state, event):
+    """The automatic receipt is scheduled from the shipping date (the sweep backs it up)."""
+    from .tasks import receive_automatically
+
+    shipped_at = shop_order.shipped_at or event.at
+    delay = timedelta(days=shop_order.marketplace.auto_receive_days)
+    enqueue_at_on_commit(receive_automatically, shipped_at + delay, shop_order.pk)
+
+
+def _received(shop_order, *, transition, from_state, event):
+    """Closing is scheduled for the end of the withdrawal window."""
+    from .tasks import close_order
+
+    window = timedelta(days=shop_order.marketplace.withdrawal_days)
+    enqueue_at_on_commit(close_order, event.at + window, shop_order.pk)
 
 
 def _refused(shop_order, *, transition, from_state, event):
@@ -99,6 +118,8 @@ _HANDLERS = {
     S.WAITING_ACCEPTANCE: _waiting_acceptance,
     S.WAITING_DEBIT: _waiting_debit,
     S.SHIPPING: _shipping,
+    S.SHIPPED: _shipped,
+    S.RECEIVED: _received,
     S.REFUSED: _refused,
     S.CANCELED: _canceled,
 }

@@ -34,6 +34,21 @@ def remind_acceptance(shop_order_id: int) -> bool:
 
 
 @task()
+def notify_late_shipment(shop_order_id: int) -> bool:
+    return fulfilment.late_shipment_notify(shop_order_id=shop_order_id)
+
+
+@task()
+def receive_automatically(shop_order_id: int) -> bool:
+    return fulfilment.receipt_auto(shop_order_id=shop_order_id)
+
+
+@task()
+def close_order(shop_order_id: int) -> bool:
+    return fulfilment.order_close(shop_order_id=shop_order_id)
+
+
+@task()
 def sweep_order_deadlines() -> dict:
     return sweep(timezone.now())
 
