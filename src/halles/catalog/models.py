@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import Case, F, Q, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Category(models.Model):
@@ -53,8 +54,8 @@ class Category(models.Model):
 
 class RequestStatus(models.TextChoices):
     PENDING = "pending", _("Waiting for review")
-    ACCEPTED = "accepted", _("Accepted")
-    REFUSED = "refused", _("Refused")
+    ACCEPTED = "accepted", pgettext_lazy("category request", "Accepted")
+    REFUSED = "refused", pgettext_lazy("category request", "Refused")
 
 
 class CategoryRequest(models.Model):

@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class OrderStatus(models.TextChoices):
@@ -92,8 +93,8 @@ class State(models.TextChoices):
     TO_COLLECT = "TO_COLLECT", _("Ready for pick-up")
     SHIPPED = "SHIPPED", _("Shipped")
     RECEIVED = "RECEIVED", _("Received")
-    CLOSED = "CLOSED", _("Closed")
-    REFUSED = "REFUSED", _("Refused")
+    CLOSED = "CLOSED", pgettext_lazy("order state", "Closed")
+    REFUSED = "REFUSED", pgettext_lazy("order state", "Refused")
     CANCELED = "CANCELED", _("Cancelled")
 
 

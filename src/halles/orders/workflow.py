@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from halles.core.errors import DomainError, InvalidState, NotAllowed, NotFound
 from halles.marketplaces.workflow import can_operate
@@ -57,8 +58,10 @@ TRANSITIONS: dict[str, Transition] = {
            reason_required=True),
         _t("payment_fail", [S.STAGING], S.CANCELED, [SYSTEM], _("Payment not completed")),
         # Acceptance.
-        _t("accept", [S.WAITING_ACCEPTANCE], S.WAITING_DEBIT, [SELLER], _("Accepted")),
-        _t("refuse", [S.WAITING_ACCEPTANCE], S.REFUSED, [SELLER], _("Refused")),
+        _t("accept", [S.WAITING_ACCEPTANCE], S.WAITING_DEBIT, [SELLER],
+           pgettext_lazy("order event", "Accepted")),
+        _t("refuse", [S.WAITING_ACCEPTANCE], S.REFUSED, [SELLER],
+           pgettext_lazy("order event", "Refused")),
         _t("expire", [S.WAITING_ACCEPTANCE], S.REFUSED, [SYSTEM],
            _("Not accepted in time: refused automatically")),
         # Cancellation before shipping.
@@ -79,7 +82,7 @@ TRANSITIONS: dict[str, Transition] = {
         _t("ready_for_pickup", [S.SHIPPING], S.TO_COLLECT, [SELLER], _("Ready for pick-up")),
         _t("collect", [S.TO_COLLECT], S.RECEIVED, [SELLER], _("Collected")),
         _t("receive", [S.SHIPPED], S.RECEIVED, [BUYER, SYSTEM], _("Received")),
-        _t("close", [S.RECEIVED], S.CLOSED, [SYSTEM], _("Closed")),
+        _t("close", [S.RECEIVED], S.CLOSED, [SYSTEM], pgettext_lazy("order event", "Closed")),
     )
 }  # fmt: skip
 
