@@ -95,7 +95,7 @@ def test_a_problem_appearing_after_adding_blocks_the_checkout(world):
 
     summary = carts.cart_summary(cart, world.buyer)
     assert summary.all_problems and "1" in summary.all_problems[0]
-    refused("cart_invalid", place, world=world, cart=cart)
+    refused("above_stock", place, world=world, cart=cart)
     assert not Order.objects.exists()
     assert Offer.objects.get(pk=world.cake.pk).stock == 1
 

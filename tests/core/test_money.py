@@ -33,7 +33,7 @@ def test_amounts_are_parsed_to_cents(text, cents):
     assert parse_amount(text) == cents
 
 
-@pytest.mark.parametrize("text", ["", "abc", "-1", "1,234", "12.345", "nan", "inf", True])
+@pytest.mark.parametrize("text", ["", "abc", "-1", "1,234", "12.345", "nan", "inf", True, "1E100"])
 def test_bad_amounts_are_refused(text):
     with pytest.raises(MoneyError):
         parse_amount(text)

@@ -313,6 +313,7 @@ class LineView:
     unit_price_cents: int
     vat_rate: Decimal
     problem: str = ""
+    problem_code: str = ""
 
     @property
     def total_cents(self) -> int:
@@ -419,11 +420,11 @@ def cart_summary(cart: Cart | None, user=None, at=None) -> CartSummary | None:
                 choice=choices.get(offer.shop_id),
                 modes=available_modes(cart, offer.shop_id),
             )
-        problem = ""
+        problem = problem_code = ""
         try:
             check_offer(offer, cart.marketplace, user, line.quantity)
         except DomainError as exc:
-            problem = f"{offer.product.title}: {exc.message}"
+            problem, problem_code = f"{offer.product.title}: {exc.message}", exc.code
         group.lines.append(
             LineView(
                 line=line,
@@ -432,6 +433,7 @@ def cart_summary(cart: Cart | None, user=None, at=None) -> CartSummary | None:
                 unit_price_cents=offer.effective_price_cents(at),
                 vat_rate=offer.vat_rate,
                 problem=problem,
+                problem_code=problem_code,
             )
         )
     summary = CartSummary(cart=cart, groups=list(groups.values()))

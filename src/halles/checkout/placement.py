@@ -135,6 +135,10 @@ def checkout_place(
 def _check_summary(summary: CartSummary | None, expected_total_cents: int | None) -> None:
     if summary is None or summary.is_empty:
         raise DomainError(_("Your cart is empty."), code="empty_cart")
+    for group in summary.groups:  # a line's own problem keeps its code (e.g. out_of_stock)
+        for line in group.lines:
+            if line.problem:
+                raise DomainError(line.problem, code=line.problem_code or "cart_invalid")
     problems = summary.all_problems
     if problems:
         raise DomainError(problems[0], code="cart_invalid")

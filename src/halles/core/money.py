@@ -84,7 +84,11 @@ def parse_amount(text: str | int | float | Decimal) -> int:
         raise MoneyError(f"not an amount: {text!r}")
     if value < 0:
         raise MoneyError(f"negative amount: {text!r}")
-    if value != value.quantize(Decimal("0.01")):
+    try:
+        exact = value == value.quantize(Decimal("0.01"))
+    except InvalidOperation as exc:  # e.g. "1E100": too many digits to hold in cents
+        raise MoneyError(f"not an amount: {text!r}") from exc
+    if not exact:
         raise MoneyError(f"more than two decimals: {text!r}")
     return int(value * 100)
 
