@@ -4,7 +4,11 @@
     .venv/bin/python scripts/throwaway_postgres.py -- .venv/bin/python benchmarks/offer_import.py
     DATABASE_URL=postgres://... .venv/bin/python benchmarks/offer_import.py   # SQLite + that server
 
-Options: --rows N (default 100,000), --profile (pyinstrument, printed for the first import).
+Options: --rows N (default 100,000), --profile [import|re-import|products] (pyinstrument,
+printed for that import; the first one by default), --database sqlite|postgres (only one),
+--floor-rows N (default 20,000: rows of the "same into catalog_offer" reference, row by row;
+on PostgreSQL each row's statement trigger refreshes the index, which gets slower as the
+shop grows).
 
 For each database (SQLite: a temporary file with the project's settings, WAL; PostgreSQL: a
 fresh database created on the server of DATABASE_URL and dropped afterwards), in a child
@@ -14,7 +18,8 @@ process, after `migrate`:
    a CSV of N offers naming those products by EAN (sku, product-id, product-id-type,
    description, price, quantity, state, vat-rate, a discount on one row in ten);
 2. raw: executemany INSERT of the same N rows (already converted) into a bare table with
-   the offer's columns and a unique index on (shop_id, sku), in one transaction;
+   the offer's columns and a unique index on (shop_id, sku), in one transaction; then the
+   first --floor-rows of them into catalog_offer itself, for another shop (deleted after);
 3. import: `offer_import_create` + `offer_import_run` (the real code path: reading the
    stored file, parsing, checking, writing) into the empty shop;
 4. re-import: the same SKUs with changed prices and quantities (updates);
@@ -245,7 +250,7 @@ def timed_import(shop, path: Path, *, expect: int, profile: bool = False) -> flo
     return expect / elapsed
 
 
-def child(rows: int, profile: bool) -> dict:
+def child(rows: int, profile: str | None, floor_rows: int) -> dict:
     import django
     from django.core.management import call_command
 
@@ -283,14 +288,18 @@ def child(rows: int, profile: bool) -> dict:
     params = raw_params(first, shop, product_ids)
 
     raw_first = raw_insert_rate(params)
-    floor = table_insert_rate(params, setup_shop("floor", shop.marketplace))
-    create = timed_import(shop, work / "offers.csv", expect=rows, profile=profile)
+    floor = table_insert_rate(params[:floor_rows], setup_shop("floor", shop.marketplace))
+    create = timed_import(shop, work / "offers.csv", expect=rows, profile=profile == "import")
     assert Offer.objects.filter(shop=shop).count() == rows
-    update = timed_import(shop, work / "offers-changed.csv", expect=rows)
+    update = timed_import(
+        shop, work / "offers-changed.csv", expect=rows, profile=profile == "re-import"
+    )
     sample = Offer.objects.get(shop=shop, sku="SKU-0000007")
     assert sample.price_cents == 100 + 7 * 37 + 10 and sample.stock == 8, sample.__dict__
     other = setup_shop("products", shop.marketplace)
-    products = timed_import(other, work / "offers-products.csv", expect=rows)
+    products = timed_import(
+        other, work / "offers-products.csv", expect=rows, profile=profile == "products"
+    )
     raw_second = raw_insert_rate(params)
     raw = max(raw_first, raw_second)
     return {
@@ -315,7 +324,7 @@ def child(rows: int, profile: bool) -> dict:
 # --- The parent: one child per database ----------------------------------------------------
 
 
-def run_child(database_url: str, rows: int, profile: bool, work: str) -> dict:
+def run_child(database_url: str, rows: int, profile: str | None, work: str, floor: int) -> dict:
     env = dict(os.environ)
     env.update(
         DATABASE_URL=database_url,
@@ -324,9 +333,9 @@ def run_child(database_url: str, rows: int, profile: bool, work: str) -> dict:
         DJANGO_SETTINGS_MODULE="halles.config.settings",
         HALLES_LOG_LEVEL="WARNING",
     )
-    command = [sys.executable, __file__, "--child", "--rows", str(rows)]
+    command = [sys.executable, __file__, "--child", "--rows", str(rows), "--floor-rows", str(floor)]
     if profile:
-        command.append("--profile")
+        command += ["--profile", profile]
     done = subprocess.run(command, env=env, stdout=subprocess.PIPE, text=True, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -360,25 +369,38 @@ def postgres_database(url: str):
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--profile", action="store_true")
+    parser.add_argument(
+        "--profile", nargs="?", const="import", choices=("import", "re-import", "products")
+    )
+    parser.add_argument("--database", choices=("sqlite", "postgres"), help="only this one")
+    parser.add_argument(
+        "--floor-rows",
+        type=int,
+        default=20_000,
+        help="rows of the row-by-row insert into catalog_offer (PostgreSQL's per-statement"
+        " index refresh makes it slow)",
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT / "src"))
     if args.child:
-        print(json.dumps(child(args.rows, args.profile)))
+        print(json.dumps(child(args.rows, args.profile, args.floor_rows)))
         return 0
 
     results = []
     with tempfile.TemporaryDirectory(prefix="halles-bench-") as work:
-        results.append(run_child(f"sqlite:///{work}/bench.sqlite3", args.rows, args.profile, work))
+        if args.database != "postgres":
+            sqlite_url = f"sqlite:///{work}/bench.sqlite3"
+            results.append(run_child(sqlite_url, args.rows, args.profile, work, args.floor_rows))
         url = os.environ.get("DATABASE_URL", "")
-        if url.startswith(("postgres://", "postgresql://")):
+        on_postgres = url.startswith(("postgres://", "postgresql://"))
+        if on_postgres and args.database != "sqlite":
             bench_url, drop = postgres_database(url)
             try:
-                results.append(run_child(bench_url, args.rows, args.profile, work))
+                results.append(run_child(bench_url, args.rows, args.profile, work, args.floor_rows))
             finally:
                 drop()
-        else:
+        elif args.database != "sqlite":
             print(
                 "PostgreSQL skipped: no postgres DATABASE_URL (use scripts/throwaway_postgres.py)"
             )

@@ -6,3 +6,8 @@ class CatalogConfig(AppConfig):
     name = "halles.catalog"
     label = "catalog"
     verbose_name = _("Catalog")
+
+    def ready(self):
+        from .search import safeguards
+
+        safeguards.install(self)

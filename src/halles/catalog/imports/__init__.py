@@ -70,17 +70,22 @@ case, tested against them; the values of a column already seen are cached); then
 transaction per chunk, the chunk's existing offers are read (locked FOR UPDATE in
 primary-key order on PostgreSQL; SQLite's write transaction already excludes writers) and
 its GTIN products, one query each; the database checks run on the merged values; the
-writes follow: new products with bulk_create, new offers with COPY (PostgreSQL) or a
-prepared INSERT run per row (SQLite), changed offers with one statement per set of
-changed columns (UPDATE ... FROM (VALUES ...) on PostgreSQL, a prepared UPDATE per row on
-SQLite); an unchanged row writes nothing. Reads and writes are SQL built from the models'
-metadata rather than QuerySets, whose per-chunk Python cost was as large as the database's
+writes follow: new products and new offers, their ids taken first (the sequence on
+PostgreSQL, past SQLite's counter), with COPY (PostgreSQL) or a prepared INSERT run per
+row (SQLite), changed offers with one statement per set of changed columns (UPDATE ...
+FROM (VALUES ...) on PostgreSQL, a prepared UPDATE per row on SQLite); an unchanged row
+writes nothing. Reads and writes are SQL built from the models' metadata rather than
+QuerySets and model instances, whose per-chunk Python cost was as large as the database's
 work (benchmarks/offer_import.py, docs/performance.md); values go through Django's adapters
-and converters, and the database's constraints and triggers apply as for any write (no
-model signal is sent: nothing listens to offer saves today). If a chunk's transaction
-fails (a concurrent writer took a new SKU, a constraint), the chunk is replayed one row per
-transaction and the failing row gets an error. Progress (done, applied and error rows) is
-saved by one UPDATE after each chunk, for the seller portal to poll.
+and converters, and the database's constraints apply as for any write (no model signal is
+sent: nothing listens to offer saves today). The chunk runs inside
+`search.search_index_deferred()`: every write is reported, and the search index is brought
+up to date once, set-based, before the chunk commits (on SQLite the per-row index triggers
+are off inside the chunk's transaction; PostgreSQL's per-statement triggers stay on). If a
+chunk's transaction fails (a concurrent writer took a new SKU, a constraint), the chunk is
+replayed one row per transaction and the failing row gets an error. Progress (done,
+applied and error rows) is saved by one UPDATE after each chunk, for the seller portal to
+poll.
 
 The modules, in the order a row meets them
 ------------------------------------------

@@ -13,15 +13,17 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ..models import ImportMode, Offer, Product
+from ..search.deferred import IndexRefresh, reindexes, search_index_deferred
 from . import sql
 from .columns import OFFER_DEFAULTS, OFFER_FIELDS, PRODUCT_FIELDS
 from .rows import Row
-from .sql import DATETIME_FIELDS, INSERT_FIELDS
+from .sql import DATETIME_FIELDS, INSERT_FIELDS, PRODUCT_INSERT_FIELDS
 
 if TYPE_CHECKING:
     from .run import ImportRun
 
 offer_values = itemgetter(*OFFER_FIELDS)
+NEW_PRODUCT = {"title": "", "description": "", "brand": "", "category_id": None}
 DATETIME_POSITIONS = [i for i, name in enumerate(OFFER_FIELDS) if name in DATETIME_FIELDS]
 
 
@@ -32,7 +34,7 @@ class ChunkPlan:
         self.run = run
         self.shop_id = run.shop.pk
         self.now = timezone.now()
-        self.new_products: list[Product] = []
+        self.new_products: list[dict] = []  # products to create, with their values in "new"
         self.pending: dict[str, dict] = {}  # GTIN -> product created by an earlier row
         self.inserts: list[tuple[dict, dict, str]] = []
         self.offer_updates: dict[tuple, list] = defaultdict(list)
@@ -85,16 +87,11 @@ class ChunkPlan:
         self._update_product(row, product)
 
     def _create(self, row: Row, state: dict, product: dict) -> None:
-        if product["id"] is None and "instance" not in product:
-            values = {"title": "", "description": "", "brand": "", "category_id": None}
+        if product["id"] is None and "new" not in product:
+            values = dict(NEW_PRODUCT)
             values.update(row.product)
-            product["instance"] = Product(
-                marketplace_id=self.run.shop.marketplace_id,
-                gtin=row.gtin,
-                created_by_shop_id=self.shop_id,
-                **values,
-            )
-            self.new_products.append(product["instance"])
+            product["new"] = (row.gtin, *(values[name] for name in PRODUCT_FIELDS))
+            self.new_products.append(product)
             if row.gtin:
                 self.pending[row.gtin] = product
         self.inserts.append((state, product, row.sku))
@@ -163,23 +160,59 @@ class ChunkPlan:
                 converted[position] = adapted[value]
         return converted
 
-    def write(self) -> None:
-        if self.new_products:
-            Product.objects.bulk_create(self.new_products)
+    def write_indexed(self) -> None:
+        """Write the chunk and keep the search index right: in one deferred, set-based
+        refresh when the chunk creates or rewrites indexed values; through the triggers when
+        it only changes prices, stock or unindexed fields (they re-index the rare offer whose
+        price band changed and skip the rest, cheaper than a refresh of every offer)."""
+        if self._rewrites_documents():
+            with search_index_deferred() as index:
+                self.write(index)
+        else:
+            self.write(IndexRefresh())
+
+    def _rewrites_documents(self) -> bool:
+        return bool(
+            self.inserts
+            or self.new_products
+            or self.product_updates
+            or any(reindexes(fields) for fields in self.offer_updates)
+        )
+
+    def write(self, index: IndexRefresh) -> None:
+        """The chunk's writes, each change reported to `index` (the search index is
+        refreshed for them at the end of the chunk, see `search_index_deferred`). New rows
+        get their ids first, so that products and offers go in by COPY (PostgreSQL) or a
+        prepared INSERT (SQLite) rather than through the ORM."""
         now = connection.ops.adapt_datetimefield_value(self.now)
         marketplace_id = self.run.shop.marketplace_id
+        if self.new_products:
+            ids = sql.new_ids(Product, len(self.new_products))
+            attributes = self.run.empty_attributes
+            rows = []
+            for product, pk in zip(self.new_products, ids, strict=True):
+                product["id"] = pk
+                gtin, *values = product.pop("new")
+                rows.append((pk, marketplace_id, self.shop_id, gtin, *values, attributes, now, now))
+            sql.insert(Product, PRODUCT_INSERT_FIELDS, rows)
+            index.products_created(ids)
+        ids = sql.new_ids(Offer, len(self.inserts))
         rows = []
-        for state, product, sku in self.inserts:
+        for (state, product, sku), pk in zip(self.inserts, ids, strict=True):
             values = offer_values(state)
             if any(values[i] is not None for i in DATETIME_POSITIONS):
                 values = self._adapt(OFFER_FIELDS, values)
-            product_id = product["id"] or product["instance"].pk
-            rows.append((marketplace_id, self.shop_id, product_id, sku, *values, False, now, now))
-        sql.insert(Offer, INSERT_FIELDS, rows)
+            rows.append(
+                (pk, marketplace_id, self.shop_id, product["id"], sku, *values, False, now, now)
+            )
+        sql.insert(Offer, ("id", *INSERT_FIELDS), rows)
+        index.offers_created(ids)
         for fields, updates in self.offer_updates.items():
             sql.update(Offer, fields, [(*values, now, pk) for values, pk in updates])
+            index.offers_changed((pk for _values, pk in updates), fields)
         for fields, updates in self.product_updates.items():
             sql.update(Product, fields, [(*values, now, pk) for values, pk in updates])
+            index.products_changed(pk for _values, pk in updates)
 
 
 def _without_repeats(errors: list, parsed: int) -> list:

@@ -7,12 +7,13 @@ from __future__ import annotations
 import logging
 import zoneinfo
 
-from django.db import DatabaseError, DataError, IntegrityError, transaction
+from django.db import DatabaseError, DataError, IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from ..models import Category, ImportMode, Offer, OfferImport
+from ..models import Category, ImportMode, Offer, OfferImport, Product
+from ..search.deferred import search_index_deferred
 from .chunks import ChunkPlan
 from .columns import Layout
 from .files import count_rows
@@ -56,6 +57,9 @@ class ImportRun:
             }
         self.reader = Reader(with_products=self.layout.has_product_columns)
         self.adapted_datetimes: dict = {}
+        self.empty_attributes = Product._meta.get_field("attributes").get_db_prep_save(
+            {}, connection
+        )
         self.parser = RowParser(
             self.layout, categories=categories, tz=zoneinfo.ZoneInfo(marketplace.time_zone)
         )
@@ -96,7 +100,7 @@ class ImportRun:
         try:
             with transaction.atomic():
                 plans = [ChunkPlan(self).build(checked)]
-                plans[0].write()
+                plans[0].write_indexed()
         except DatabaseError as exc:  # a constraint, a concurrent writer, a deadlock
             logger.info(
                 "Offer import %s: chunk replayed row by row (%s)", self.offer_import.pk, exc
@@ -118,7 +122,7 @@ class ImportRun:
         try:
             with transaction.atomic():
                 plan = ChunkPlan(self).build([row])
-                plan.write()
+                plan.write_indexed()
         except (IntegrityError, DataError) as exc:
             logger.warning("Offer import %s, line %s: %s", self.offer_import.pk, row.line, exc)
             plan = ChunkPlan(self)
@@ -138,11 +142,12 @@ class ImportRun:
         active = Offer.objects.filter(shop=self.shop, is_active=True).values_list("pk", "sku")
         absent = [pk for pk, sku in active.iterator(chunk_size=5000) if sku not in seen]
         count = 0
-        with transaction.atomic():
+        with transaction.atomic(), search_index_deferred() as index:
             for ids in _batches(absent, 500):
                 count += Offer.objects.filter(pk__in=ids, is_active=True).update(
                     is_active=False, updated_at=timezone.now()
                 )
+                index.offers_changed(ids, ["is_active"])
         return count
 
     def summary(self) -> str:

@@ -23,6 +23,16 @@ INSERT_FIELDS = (
     "created_at",
     "updated_at",
 )
+PRODUCT_INSERT_FIELDS = (
+    "id",
+    "marketplace_id",
+    "created_by_shop_id",
+    "gtin",
+    *PRODUCT_FIELDS,
+    "attributes",
+    "created_at",
+    "updated_at",
+)
 DATETIME_FIELDS = frozenset({"discount_starts_at", "discount_ends_at", "updated_at"})
 
 
@@ -129,6 +139,31 @@ def _fetch(sql: str, key: int, values: list, converters: list) -> list:
             row[position] = value
         converted.append(row)
     return converted
+
+
+def new_ids(model, count: int) -> list[int]:
+    """Primary keys for `count` rows about to be inserted (COPY and executemany return none).
+    PostgreSQL: taken from the column's sequence. SQLite: after the largest id ever used (the
+    AUTOINCREMENT counter), which is safe because the import's write transaction holds
+    SQLite's only write lock from its start."""
+    if not count:
+        return []
+    table, pk = model._meta.db_table, model._meta.pk.column
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                [quoted_table(model), pk, count],
+            )
+            return [value for (value,) in cursor.fetchall()]
+        cursor.execute(
+            f"SELECT max(coalesce((SELECT max({quoted_column(model, 'id')}) FROM"
+            f" {quoted_table(model)}), 0), coalesce((SELECT seq FROM sqlite_sequence"
+            " WHERE name = %s), 0))",
+            [table],
+        )
+        (last,) = cursor.fetchone()
+        return list(range(last + 1, last + 1 + count))
 
 
 def insert(model, fields: tuple, rows: list) -> None:

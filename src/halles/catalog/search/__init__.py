@@ -31,10 +31,12 @@ The modules:
 - `base`: what a backend does; `sqlite` and `postgres`: the two backends;
 - `offers`: `search_offers`, which runs a query through the backend (window, count, order,
   facets, the page) -- its docstring says how and with which approximations;
-- `index`: rebuilding, repairing and checking the index, suspending it for bulk loads and
-  deferring it to one refresh per chunk for the offer import.
+- `index`: rebuilding, repairing and checking the index, suspending it for bulk loads;
+- `deferred`: the triggers off for one transaction, and one set-based refresh of the offers
+  a bulk writer reports (the offer import, per chunk).
 """
 
+from .deferred import IndexRefresh, search_index_deferred
 from .index import (
     rebuild_search_index,
     repair_search_index,
@@ -52,6 +54,7 @@ __all__ = [
     "COUNT_CAP",
     "SORTS",
     "BadSort",
+    "IndexRefresh",
     "PostgresBackend",
     "SQLiteBackend",
     "SearchFilters",
@@ -62,6 +65,7 @@ __all__ = [
     "rebuild_search_index",
     "repair_search_index",
     "repair_search_index_operation",
+    "search_index_deferred",
     "search_index_problems",
     "search_index_suspended",
     "search_offers",

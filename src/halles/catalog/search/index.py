@@ -1,7 +1,8 @@
-"""Index maintenance: rebuild, repair, checks, and suspending the triggers for bulk loads.
+"""Index maintenance: rebuild, repair, checks, and suspending the triggers for full loads.
 
 The index is built by the database (triggers, migration catalog 0003), so bulk inserts,
-QuerySet.update() and raw SQL keep it right.
+QuerySet.update() and raw SQL keep it right. Bulk writers that report what they write use
+`deferred.search_index_deferred` instead (one refresh per chunk).
 """
 
 from __future__ import annotations
@@ -30,9 +31,11 @@ def repair_search_index(using: str = DEFAULT_DB_ALIAS) -> None:
     """Put back what a table rebuild removed, then rebuild the index.
 
     On SQLite, Django alters a table by re-creating it, which drops its triggers and the
-    indexes it does not know about: a migration that alters catalog_offer, catalog_product,
-    catalog_category, shops_shop or shops_deliverymode must end with
-    `migrations.RunPython(search.repair_search_index_operation, migrations.RunPython.noop)`.
+    indexes it does not know about. After every `migrate` the `post_migrate` safeguard
+    (`safeguards.py`) calls this when a trigger is missing; a migration that alters
+    catalog_offer, catalog_product, catalog_category, shops_shop or shops_deliverymode may
+    also end with `migrations.RunPython(search.repair_search_index_operation,
+    migrations.RunPython.noop)`, for the index to be right as soon as it is applied.
     """
     connection = connections[using]
     with transaction.atomic(using), connection.cursor() as cursor:
