@@ -17,7 +17,7 @@ from halles.core.money import allocate, vat_of_gross
 from halles.marketplaces.models import MarketplaceStatus
 from halles.shipping.models import RelayPoint
 from halles.shops.models import DeliveryKind, DeliveryMode, PickupSlot, ShopStatus
-from halles.shops.selectors import marketplace_accepts_orders
+from halles.shops.selectors import marketplace_accepts_orders, open_pickup_slots
 
 from .models import Cart, CartLine, CartShop, CouponRedemption
 
@@ -213,7 +213,7 @@ def cart_choose_delivery(
             raise DomainError(
                 _("Choose a pick-up slot."), code="slot_required", field="pickup_slot"
             )
-        if slot.starts_at <= timezone.now() or slot.booked >= slot.capacity:
+        if not open_pickup_slots([mode.pk]).filter(pk=slot.pk).exists():
             raise DomainError(
                 _("This pick-up slot is no longer available; choose another."),
                 code="slot_full",
@@ -471,8 +471,7 @@ def _price_delivery(group: ShopGroup) -> None:
                 )
             )
         return
-    free = mode.free_above_cents is not None and group.lines_cents >= mode.free_above_cents
-    group.shipping_cents = 0 if free else mode.fee_cents
+    group.shipping_cents = mode.fee_for(group.lines_cents)
 
 
 def _apply_shop_coupon(group: ShopGroup, user, at) -> None:

@@ -29,9 +29,7 @@ marketplace holds items (the buyer's own), or when the marketplace takes no orde
 import logging
 from dataclasses import dataclass
 
-from django.db.models import F
 from django.urls import NoReverseMatch
-from django.utils import timezone
 
 from halles.accounts.models import User
 from halles.catalog.models import Offer
@@ -49,12 +47,12 @@ from halles.payments.sandbox import bank
 from halles.shops.models import (
     DeliveryKind,
     DeliveryMode,
-    PickupSlot,
     Shop,
     ShopStaff,
     ShopStatus,
     StaffRole,
 )
+from halles.shops.selectors import open_pickup_slots
 
 logger = logging.getLogger(__name__)
 
@@ -150,13 +148,7 @@ def _needs_slot(mode) -> bool:
 
 
 def _free_slot(mode):
-    return (
-        PickupSlot.objects.filter(
-            delivery_mode=mode, starts_at__gt=timezone.now(), booked__lt=F("capacity")
-        )
-        .order_by("starts_at", "pk")
-        .first()
-    )
+    return open_pickup_slots([mode.pk]).first()
 
 
 class DemoOrders:

@@ -50,6 +50,15 @@ def shop_orders_of(order: Order) -> list[ShopOrder]:
     )
 
 
+def buyer_may_cancel(shop_order: ShopOrder) -> bool:
+    """The buyer can still cancel: the order is placed and the seller has not accepted."""
+    from .workflow import actions_for
+
+    return shop_order.order.status == OrderStatus.PLACED and any(
+        t.action == "buyer_cancel" for t in actions_for(shop_order.state, "buyer")
+    )
+
+
 def timeline(shop_order: ShopOrder, *, for_buyer: bool = False) -> QuerySet[OrderEvent]:
     """The history of a shop order; the buyer sees the events meant for them."""
     events = shop_order.events.select_related("actor").order_by("at", "id")

@@ -3,7 +3,7 @@
 import zoneinfo
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -14,6 +14,7 @@ from .models import (
     KycDocument,
     KycKind,
     KycStatus,
+    PickupSlot,
     PlanKind,
     SellerApplication,
     Shop,
@@ -98,6 +99,19 @@ def is_open_at(shop: Shop, at: datetime) -> bool:
     return shop.opening_hours.filter(
         weekday=day.weekday(), opens__lte=moment, closes__gt=moment
     ).exists()
+
+
+def open_pickup_slots(delivery_mode_ids, at=None) -> QuerySet[PickupSlot]:
+    """Future pick-up slots with places left: what a buyer may still book."""
+    return (
+        PickupSlot.objects.filter(
+            delivery_mode_id__in=list(delivery_mode_ids),
+            starts_at__gt=at or timezone.now(),
+            booked__lt=F("capacity"),
+        )
+        .annotate(places_left=F("capacity") - F("booked"))
+        .order_by("starts_at", "pk")
+    )
 
 
 def marketplace_selling_shops_count(marketplace) -> int:

@@ -13,11 +13,9 @@ from dataclasses import dataclass, field
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import F
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -29,7 +27,8 @@ from halles.orders import selectors as order_selectors
 from halles.orders import services as order_services
 from halles.orders.models import OrderStatus, Role
 from halles.orders.workflow import actions_for
-from halles.shops.models import DeliveryKind, PickupSlot
+from halles.shops.models import DeliveryKind
+from halles.shops.selectors import open_pickup_slots
 
 from . import order_forms, order_history
 
@@ -138,13 +137,7 @@ def _open_slots(modes) -> dict[int, list]:
     by_mode: dict[int, list] = {pk: [] for pk in mode_ids}
     if not mode_ids:
         return by_mode
-    slots = (
-        PickupSlot.objects.filter(
-            delivery_mode_id__in=mode_ids, starts_at__gt=timezone.now(), booked__lt=F("capacity")
-        )
-        .annotate(places_left=F("capacity") - F("booked"))
-        .order_by("starts_at", "pk")
-    )
+    slots = open_pickup_slots(mode_ids)
     for slot in slots:
         if len(by_mode[slot.delivery_mode_id]) < SLOTS_PER_MODE:
             by_mode[slot.delivery_mode_id].append(slot)
@@ -489,14 +482,8 @@ def _panel(order_, shop_order) -> ShopOrderPanel:
         shop_order=shop_order,
         lines=list(shop_order.lines.all()),
         timeline=order_history.timeline(shop_order),
-        can_cancel=_buyer_may_cancel(order_, shop_order),
+        can_cancel=order_selectors.buyer_may_cancel(shop_order),
         shipments=shipments,
-    )
-
-
-def _buyer_may_cancel(order, shop_order) -> bool:
-    return order.status == OrderStatus.PLACED and any(
-        t.action == "buyer_cancel" for t in actions_for(shop_order.state, Role.BUYER)
     )
 
 
