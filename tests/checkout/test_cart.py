@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 
 from halles.catalog.models import Coupon, CouponKind, Offer
 from halles.checkout import cart as carts
-from halles.checkout import placement
+from halles.checkout import placement, pricing
 from halles.checkout.models import CartLine, CouponRedemption
 from halles.core.errors import DomainError, NotAllowed
 from halles.marketplaces.models import MarketplaceStatus
@@ -93,7 +93,7 @@ def test_a_problem_appearing_after_adding_blocks_the_checkout(world):
     cart = fill_cart(world, [(world.cake, 2)])
     Offer.objects.filter(pk=world.cake.pk).update(stock=1)
 
-    summary = carts.cart_summary(cart, world.buyer)
+    summary = pricing.cart_summary(cart, world.buyer)
     assert summary.all_problems and "1" in summary.all_problems[0]
     refused("above_stock", place, world=world, cart=cart)
     assert not Order.objects.exists()
@@ -103,7 +103,7 @@ def test_a_problem_appearing_after_adding_blocks_the_checkout(world):
 def test_totals_per_shop_and_overall_with_vat(world):
     cart = fill_cart(world, [(world.bread, 2), (world.novel, 1)])
 
-    summary = carts.cart_summary(cart, world.buyer)
+    summary = pricing.cart_summary(cart, world.buyer)
 
     bakery, books = summary.groups
     assert (bakery.lines_cents, bakery.shipping_cents, bakery.total_cents) == (500, 500, 1000)
@@ -119,7 +119,7 @@ def test_free_delivery_above_the_shops_threshold(world):
     world.bakery_home.free_above_cents = 2000
     world.bakery_home.save()
     cart = fill_cart(world, [(world.cake, 1), (world.bread, 1)])
-    assert carts.cart_summary(cart, world.buyer).groups[0].shipping_cents == 0
+    assert pricing.cart_summary(cart, world.buyer).groups[0].shipping_cents == 0
 
 
 def coupon(world, shop=None, **fields):
@@ -139,7 +139,7 @@ def test_a_shop_coupon_discounts_that_shops_items_only(world):
 
     carts.cart_apply_coupon(cart=cart, code="promo10", user=world.buyer)
 
-    bakery, books = carts.cart_summary(cart, world.buyer).groups
+    bakery, books = pricing.cart_summary(cart, world.buyer).groups
     assert bakery.discount_cents == 180 and books.discount_cents == 0
 
 
@@ -149,7 +149,7 @@ def test_a_marketplace_coupon_is_shared_between_shops_to_the_cent(world):
 
     carts.cart_apply_coupon(cart=cart, code="BIENVENUE", user=world.buyer)
 
-    summary = carts.cart_summary(cart, world.buyer)
+    summary = pricing.cart_summary(cart, world.buyer)
     assert [g.discount_cents for g in summary.groups] == [463, 537]
     assert summary.discount_cents == 1000
 
@@ -305,6 +305,6 @@ def test_the_delivery_chosen_before_login_survives_the_merge(world):
 
     cart = carts.cart_merge(token=anonymous.token, user=world.buyer)
 
-    summary = carts.cart_summary(cart, world.buyer)
+    summary = pricing.cart_summary(cart, world.buyer)
     assert summary.groups[0].delivery_mode == world.books_home
     assert not summary.all_problems

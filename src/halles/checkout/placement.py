@@ -27,8 +27,8 @@ from halles.payments.models import PaymentStatus
 from halles.shops.models import DeliveryKind
 from halles.shops.services import pickup_slot_book
 
-from .cart import CartSummary, cart_summary
 from .models import Cart, CartLine, CouponRedemption
+from .pricing import CartSummary, cart_summary
 
 
 def _address_dict(address: Address) -> dict:

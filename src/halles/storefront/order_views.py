@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from halles.checkout import cart as carts
-from halles.checkout import placement
+from halles.checkout import placement, pricing
 from halles.core.errors import DomainError, NotFound
 from halles.orders import selectors as order_selectors
 from halles.orders import services as order_services
@@ -120,7 +120,7 @@ class ModeOption:
 
 @dataclass
 class ShopPanel:
-    group: object  # checkout.cart.ShopGroup
+    group: object  # checkout.pricing.ShopGroup
     options: list[ModeOption]
 
 
@@ -201,7 +201,7 @@ def _missing_delivery(summary) -> list:
 
 def cart(request):
     _marketplace(request)
-    summary = carts.cart_summary(_cart(request), request.user)
+    summary = pricing.cart_summary(_cart(request), request.user)
     context = {"summary": summary}
     if summary is not None and not summary.is_empty:
         missing = _missing_delivery(summary)
@@ -338,7 +338,7 @@ def _needs_shipping(summary) -> bool:
 def checkout(request):
     _marketplace(request)
     cart_ = _cart(request)
-    summary = carts.cart_summary(cart_, request.user)
+    summary = pricing.cart_summary(cart_, request.user)
     if summary is None or summary.is_empty:
         messages.info(request, _("Your cart is empty."))
         return _back_to_cart()
