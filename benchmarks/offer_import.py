@@ -20,6 +20,9 @@ process, after `migrate`:
 2. raw: executemany INSERT of the same N rows (already converted) into a bare table with
    the offer's columns and a unique index on (shop_id, sku), in one transaction; then the
    first --floor-rows of them into catalog_offer itself, for another shop (deleted after);
+   and "the import's writes alone": the N rows written the way the import writes them
+   (chunks, ids first, COPY or prepared INSERT, search index kept), without reading a file,
+   parsing, checking or reading the database, into another shop (deleted after);
 3. import: `offer_import_create` + `offer_import_run` (the real code path: reading the
    stored file, parsing, checking, writing) into the empty shop;
 4. re-import: the same SKUs with changed prices and quantities (updates);
@@ -223,6 +226,36 @@ def table_insert_rate(params, shop) -> float:
     return len(rows) / elapsed
 
 
+def bulk_write_rate(params, shop) -> float:
+    """The import's own writes alone: the same rows, already converted (no file, no parsing,
+    no checks, no reads), in chunks of CHUNK_ROWS, each in its transaction, ids taken first,
+    written by `imports.sql.insert` (COPY on PostgreSQL, a prepared INSERT on SQLite) with
+    the search index kept right as the import keeps it (`search_index_deferred`: a set-based
+    refresh per chunk on SQLite, the statement triggers on PostgreSQL). The ceiling of any
+    importer that writes through these tables and this index; rows deleted after."""
+    from django.db import transaction
+
+    from halles.catalog.imports import CHUNK_ROWS, INSERT_FIELDS, sql
+    from halles.catalog.models import Offer
+    from halles.catalog.search.deferred import search_index_deferred
+
+    rows = [(row[0], shop.pk, *row[2:]) for row in params]
+    started = time.perf_counter()
+    for start in range(0, len(rows), CHUNK_ROWS):
+        chunk = rows[start : start + CHUNK_ROWS]
+        with transaction.atomic(), search_index_deferred() as index:
+            ids = sql.new_ids(Offer, len(chunk))
+            sql.insert(
+                Offer,
+                ("id", *INSERT_FIELDS),
+                [(pk, *row) for pk, row in zip(ids, chunk, strict=True)],
+            )
+            index.offers_created(ids)
+    elapsed = time.perf_counter() - started
+    Offer.objects.filter(shop=shop).delete()
+    return len(rows) / elapsed
+
+
 def timed_import(shop, path: Path, *, expect: int, profile: bool = False) -> float:
     from django.core.files import File
 
@@ -289,6 +322,7 @@ def child(rows: int, profile: str | None, floor_rows: int) -> dict:
 
     raw_first = raw_insert_rate(params)
     floor = table_insert_rate(params[:floor_rows], setup_shop("floor", shop.marketplace))
+    bulk = bulk_write_rate(params, setup_shop("bulk", shop.marketplace))
     create = timed_import(shop, work / "offers.csv", expect=rows, profile=profile == "import")
     assert Offer.objects.filter(shop=shop).count() == rows
     update = timed_import(
@@ -312,6 +346,7 @@ def child(rows: int, profile: str | None, floor_rows: int) -> dict:
         "rows": rows,
         "raw": [round(raw_first), round(raw_second)],
         "table": round(floor),
+        "bulk": round(bulk),
         "import": round(create),
         "reimport": round(update),
         "with_products": round(products),
@@ -413,6 +448,7 @@ def main() -> int:
         "database",
         "raw insert (bare table)",
         "same into catalog_offer",
+        "the import's writes alone",
         "import",
         "ratio",
         "re-import",
@@ -428,6 +464,7 @@ def main() -> int:
         print(
             f"| {r['database']} | {raw:,} rows/s ({r['raw'][0]:,}, {r['raw'][1]:,}) "
             f"| {r['table']:,} rows/s ({r['table'] / raw:.0%}) "
+            f"| {r['bulk']:,} rows/s ({r['bulk'] / raw:.0%}) "
             f"| {r['import']:,} rows/s | {r['ratio_import']:.0%} "
             f"| {r['reimport']:,} rows/s | {r['ratio_reimport']:.0%} "
             f"| {r['with_products']:,} rows/s | {r['ratio_with_products']:.0%} |"

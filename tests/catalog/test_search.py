@@ -499,6 +499,52 @@ def test_the_index_equals_a_fresh_rebuild(marketplace, shop, offer_for):
     assert len(before) == 2
 
 
+def test_statements_of_many_offers_index_as_a_fresh_rebuild_would(marketplace, shop):
+    # Given more offers per statement than PostgreSQL refreshes with its session-wide plan
+    # (migration catalog 0005: above 16, the refresh is planned for the call)
+    category = CategoryFactory(marketplace=marketplace, name="Luminaires")
+    lamp = ProductFactory(marketplace=marketplace, title="Lampe", category=category)
+    candle = ProductFactory(marketplace=marketplace, title="Bougie")
+    Offer.objects.bulk_create(
+        [
+            Offer(
+                marketplace=marketplace,
+                shop=shop,
+                product=lamp if n % 2 else candle,
+                sku=f"L{n}",
+                price_cents=1000 + n,
+                discount_price_cents=900 if n % 5 == 0 else None,
+                stock=n % 3,
+            )
+            for n in range(40)
+        ]
+    )
+    offers = Offer.objects.filter(shop=shop)
+    DeliveryModeFactory(shop=shop, kind=DeliveryKind.RELAY).offers.set(offers)
+    sector = SectorFactory()
+    for offer in offers.order_by("pk")[:20]:
+        offer.visible_to_sectors.add(sector)
+    assert search_offers(marketplace=marketplace, query="lampe").total == 10  # 10 restricted
+    assert search_offers(marketplace=marketplace, query="lampe", sector_id=sector.pk).total == 20
+
+    # When many offers change in one statement, then when many are deactivated
+    offers.filter(sku__in=[f"L{n}" for n in range(0, 40, 2)]).update(description="Cire d'abeille")
+    changed = index_contents()
+    search.rebuild_search_index()
+    assert index_contents() == changed
+    assert search_offers(marketplace=marketplace, query="abeille", sector_id=sector.pk).total == 20
+
+    offers.filter(product=candle).update(is_active=False)
+
+    # Then the index is what a rebuild gives, and the search follows
+    deactivated = index_contents()
+    search.rebuild_search_index()
+    assert index_contents() == deactivated
+    assert len(deactivated) == 20
+    assert search_offers(marketplace=marketplace, query="abeille").total == 0
+    assert search_offers(marketplace=marketplace, query="bougie").total == 0
+
+
 def index_contents():
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":

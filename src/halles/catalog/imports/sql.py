@@ -36,6 +36,12 @@ PRODUCT_INSERT_FIELDS = (
 DATETIME_FIELDS = frozenset({"discount_starts_at", "discount_ends_at", "updated_at"})
 
 
+def _in_list() -> str:
+    """`IN` a list of values: one array parameter on PostgreSQL (`= ANY(%s)`, adapted once
+    and planned like a list), one parameter per value elsewhere."""
+    return "= ANY(%s)" if connection.vendor == "postgresql" else "IN ({})"
+
+
 class Reader:
     """The chunk's reads, in SQL built once from the models' metadata. Not the ORM: a
     QuerySet filtering on 1,000 SKUs spends about 4 ms in Python before the database
@@ -43,6 +49,7 @@ class Reader:
 
     def __init__(self, *, with_products: bool):
         offer, product = quoted_table(Offer), quoted_table(Product)
+        in_list = _in_list()
         offer_id, sku = (
             f"{offer}.{quoted_column(Offer, 'id')}",
             f"{offer}.{quoted_column(Offer, 'sku')}",
@@ -64,7 +71,7 @@ class Reader:
         self.offers_sql = (
             _select(fields)
             + f" FROM {offer}{joined} WHERE {offer}.{quoted_column(Offer, 'shop_id')} = %s"
-            + f" AND {sku} IN ({{}}){lock}"
+            + f" AND {sku} {in_list}{lock}"
         )
         self.offer_converters = _converters(fields)
         self.with_products = with_products
@@ -73,7 +80,7 @@ class Reader:
         self.products_sql = (
             _select(product_fields)
             + f" FROM {product} WHERE {product}.{quoted_column(Product, 'marketplace_id')} = %s"
-            + f" AND {product}.{quoted_column(Product, 'gtin')} IN ({{}})"
+            + f" AND {product}.{quoted_column(Product, 'gtin')} {in_list}"
         )
         self.product_converters = _converters(product_fields)
 
@@ -125,7 +132,10 @@ def _fetch(sql: str, key: int, values: list, converters: list) -> list:
     if not values:
         return []
     with connection.cursor() as cursor:
-        cursor.execute(sql.format(", ".join(["%s"] * len(values))), [key, *values])
+        if connection.vendor == "postgresql":  # one array parameter
+            cursor.execute(sql, [key, values])
+        else:
+            cursor.execute(sql.format(", ".join(["%s"] * len(values))), [key, *values])
         rows = cursor.fetchall()
     if not converters:
         return rows
