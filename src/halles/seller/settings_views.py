@@ -3,6 +3,9 @@ hours and closures, delivery modes and pick-up slots, staff and invitations.
 
 Thin views: a form parses the input, one shop service applies the rules, a DomainError
 becomes a form error (or a message, or a 400/403/404 page).
+
+Removals (closures, delivery modes, pick-up slots) take two POSTs: the first shows what will
+go and asks to confirm (or says at once why it cannot go), the second (`confirm=yes`) removes.
 """
 
 import zoneinfo
@@ -13,6 +16,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -20,7 +24,13 @@ from django.views.decorators.http import require_POST
 
 from halles.core.errors import DomainError
 from halles.shops import services
-from halles.shops.models import DeliveryKind, DeliveryMode, ShopStaff, StaffInvitation
+from halles.shops.models import (
+    DeliveryKind,
+    DeliveryMode,
+    PickupSlot,
+    ShopStaff,
+    StaffInvitation,
+)
 from halles.shops.selectors import is_shop_owner
 
 from . import settings_forms as forms
@@ -37,6 +47,24 @@ def _raise_for_status(error: DomainError) -> None:
 
 def _shop_today(shop):
     return timezone.localdate(timezone=zoneinfo.ZoneInfo(shop.marketplace.time_zone))
+
+
+def _removal(request, *, check, remove, name, back, done):
+    """A removal in two POSTs. Without `confirm=yes`: `check()` returns the object, shown on
+    the confirmation page as `name`, or raises why it cannot go. With it: `remove()` removes
+    and returns the removed object, which `done(removed)` turns into the success message.
+    A refusal is an error message on the `back` page; a missing object a 404, rights a 403."""
+    try:
+        if request.POST.get("confirm") != "yes":
+            context = {"shop": request.shop, name: check(), "back": back}
+            return render(request, "seller/settings/confirm_removal.html", context)
+        removed = remove()
+    except DomainError as error:
+        _raise_for_status(error)
+        messages.error(request, str(error.message))
+    else:
+        messages.success(request, done(removed))
+    return redirect(back)
 
 
 # --- Profile, payment methods, return policy -----------------------------------------------
@@ -118,6 +146,21 @@ def hours(request):
     )
 
 
+@shop_view
+@require_POST
+def closure_remove(request, closure_id):
+    """Remove a current or future closure (past ones are the shop's history)."""
+    shop, user = request.shop, request.user
+    return _removal(
+        request,
+        check=lambda: services.closure_remove_check(shop=shop, by=user, closure_id=closure_id),
+        remove=lambda: services.closure_remove(shop=shop, by=user, closure_id=closure_id),
+        name="closure",
+        back=reverse("seller:hours", kwargs={"shop_slug": shop.slug}),
+        done=lambda closure: _("The closure is deleted."),
+    )
+
+
 # --- Delivery modes -------------------------------------------------------------------------
 
 
@@ -187,6 +230,22 @@ def delivery_toggle(request, mode_id):
 
 
 @shop_view
+@require_POST
+def delivery_delete(request, mode_id):
+    """Delete a delivery mode nothing holds on to; otherwise the message suggests
+    deactivating it."""
+    shop, user = request.shop, request.user
+    return _removal(
+        request,
+        check=lambda: services.delivery_mode_delete_check(shop=shop, by=user, mode_id=mode_id),
+        remove=lambda: services.delivery_mode_delete(shop=shop, by=user, mode_id=mode_id),
+        name="mode",
+        back=reverse("seller:delivery", kwargs={"shop_slug": shop.slug}),
+        done=lambda mode: _("The delivery mode “%(name)s” is deleted.") % {"name": mode.name},
+    )
+
+
+@shop_view
 def slots(request, mode_id):
     shop = request.shop
     mode = get_object_or_404(DeliveryMode, pk=mode_id, shop=shop)
@@ -236,6 +295,27 @@ def slots(request, mode_id):
             "page": page,
             "time_zone": shop.marketplace.time_zone,
         },
+    )
+
+
+@shop_view
+@require_POST
+def slot_delete(request, mode_id, slot_id):
+    """Delete a pick-up slot nobody booked; back to the page of the list it was on."""
+    shop, user = request.shop, request.user
+    mode = get_object_or_404(DeliveryMode, pk=mode_id, shop=shop)
+    get_object_or_404(PickupSlot, pk=slot_id, delivery_mode=mode)
+    back = reverse("seller:slots", kwargs={"shop_slug": shop.slug, "mode_id": mode.pk})
+    page = request.POST.get("page", "")
+    if page.isascii() and page.isdigit() and int(page) > 1:
+        back += f"?page={int(page)}"
+    return _removal(
+        request,
+        check=lambda: services.pickup_slot_delete_check(shop=shop, by=user, slot_id=slot_id),
+        remove=lambda: services.pickup_slot_delete(shop=shop, by=user, slot_id=slot_id),
+        name="slot",
+        back=back,
+        done=lambda slot: _("The pick-up slot is deleted."),
     )
 
 

@@ -59,6 +59,11 @@ urlpatterns = [
     ),
     path("<slug:shop_slug>/settings/", settings_views.profile, name="settings"),
     path("<slug:shop_slug>/settings/hours/", settings_views.hours, name="hours"),
+    path(
+        "<slug:shop_slug>/settings/hours/closures/<int:closure_id>/remove/",
+        settings_views.closure_remove,
+        name="closure_remove",
+    ),
     path("<slug:shop_slug>/settings/delivery/", settings_views.delivery, name="delivery"),
     path(
         "<slug:shop_slug>/settings/delivery/new/",
@@ -76,9 +81,19 @@ urlpatterns = [
         name="delivery_toggle",
     ),
     path(
+        "<slug:shop_slug>/settings/delivery/<int:mode_id>/delete/",
+        settings_views.delivery_delete,
+        name="delivery_delete",
+    ),
+    path(
         "<slug:shop_slug>/settings/delivery/<int:mode_id>/slots/",
         settings_views.slots,
         name="slots",
+    ),
+    path(
+        "<slug:shop_slug>/settings/delivery/<int:mode_id>/slots/<int:slot_id>/delete/",
+        settings_views.slot_delete,
+        name="slot_delete",
     ),
     path("<slug:shop_slug>/settings/staff/", settings_views.staff, name="staff"),
     path(

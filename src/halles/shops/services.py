@@ -9,16 +9,18 @@ from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 from itertools import pairwise
 
+from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import validate_email, validate_slug
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Q
 from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from stdnum import bic as stdnum_bic
 from stdnum import iban as stdnum_iban
 from stdnum.eu import vat as stdnum_vat
@@ -701,6 +703,204 @@ def pickup_slot_release(*, slot_id: int) -> bool:
     with transaction.atomic():
         updated = PickupSlot.objects.filter(pk=slot_id, booked__gt=0).update(booked=F("booked") - 1)
     return updated == 1
+
+
+# --- Removals -------------------------------------------------------------------------------
+#
+# Past closures stay: they are the shop's history. A delivery mode goes only when nothing holds
+# on to it (orders placed with it, booked pick-up slots, offers delivered by it alone);
+# otherwise deactivating it is the way out. Carts that chose what goes choose again: a cart is
+# not a commitment. A pick-up slot goes only while nobody booked it.
+#
+# Each removal has a `*_check` twin that raises what the removal would raise and removes
+# nothing: the seller portal asks for a confirmation only when the removal is possible.
+# shops finds the references held by checkout and orders by model label (`apps.get_model`),
+# not by import: those apps import shops, never the other way round.
+
+
+def closure_remove_check(*, shop: Shop, by, closure_id: int) -> Closure:
+    """The closure `closure_remove` would remove, or the DomainError it would raise."""
+    require_staff(by, shop)
+    closure = Closure.objects.filter(pk=closure_id, shop=shop).first()
+    if closure is None:
+        raise NotFound(_("This closure does not exist."))
+    if closure.end_date < _shop_today(shop):
+        raise InvalidState(
+            _("This closure is over: past closures stay in the shop's history."),
+            code="closure_past",
+        )
+    return closure
+
+
+def closure_remove(*, shop: Shop, by, closure_id: int) -> Closure:
+    """Remove a current or future exceptional closure (staff only); one that ended before the
+    shop's today (in its marketplace's time zone) stays. Returns the removed closure.
+
+    No ShopEvent: like `closure_add`, this is a setting, not a change of the shop's status."""
+    with transaction.atomic():
+        closure = closure_remove_check(shop=shop, by=by, closure_id=closure_id)
+        closure.delete()
+    return closure
+
+
+def delivery_mode_delete_check(*, shop: Shop, by, mode_id: int) -> DeliveryMode:
+    """The mode `delivery_mode_delete` would delete, or the DomainError it would raise."""
+    require_staff(by, shop)
+    return _deletable_mode(DeliveryMode.objects.filter(pk=mode_id, shop=shop).first())
+
+
+def delivery_mode_delete(*, shop: Shop, by, mode_id: int) -> DeliveryMode:
+    """Delete one of the shop's delivery modes (staff only) that no order was placed with, none
+    of whose pick-up slots is booked and that is not the only mode of an offer (an offer
+    without modes accepts all of its shop's: deleting would widen it). Its unbooked slots and
+    its offers' links to it go with it; carts that chose it choose again. Returns the deleted
+    mode.
+
+    ShopOrder.delivery_mode is declared SET_NULL (an order keeps a copy of its delivery): the
+    database would let the mode go, so the orders are checked here. An order placed in the
+    instant between that check and the deletion loses only the link, as declared."""
+    require_staff(by, shop)
+    with transaction.atomic():
+        # FOR NO KEY UPDATE serialises the changes of the mode without blocking a checkout's
+        # foreign-key check on it: that checkout may hold a slot our DELETE waits for.
+        mode = _deletable_mode(
+            DeliveryMode.objects.select_for_update(no_key=True)
+            .filter(pk=mode_id, shop=shop)
+            .first()
+        )
+        _cart_choices_reset(Q(delivery_mode=mode))
+        _unbooked_slots_delete(field="delivery_mode", value=mode.pk)
+        if mode.slots.exists():  # booked since the check: the booking wins, nothing changes
+            raise _mode_slots_booked(mode)
+        mode.delete()
+    return mode
+
+
+def pickup_slot_delete_check(*, shop: Shop, by, slot_id: int) -> PickupSlot:
+    """The slot `pickup_slot_delete` would delete, or the DomainError it would raise."""
+    require_staff(by, shop)
+    slot = (
+        PickupSlot.objects.select_related("delivery_mode")
+        .filter(pk=slot_id, delivery_mode__shop=shop)
+        .first()
+    )
+    if slot is None:
+        raise NotFound(_("This pick-up slot does not exist."))
+    if slot.booked:
+        raise _slot_booked()
+    return slot
+
+
+def pickup_slot_delete(*, shop: Shop, by, slot_id: int) -> PickupSlot:
+    """Delete a pick-up slot nobody booked (staff only). The DELETE itself says `booked = 0`,
+    so a booking racing with it is never lost: whichever commits first wins. Returns the
+    deleted slot."""
+    with transaction.atomic():
+        slot = pickup_slot_delete_check(shop=shop, by=by, slot_id=slot_id)
+        if not _unbooked_slots_delete(field="id", value=slot.pk):
+            raise _slot_booked()  # booked since the check: the booking wins, nothing changes
+    return slot
+
+
+def _deletable_mode(mode: DeliveryMode | None) -> DeliveryMode:
+    if mode is None:
+        raise NotFound(_("This delivery mode does not exist."))
+    if apps.get_model("orders", "ShopOrder").objects.filter(delivery_mode=mode).exists():
+        raise InvalidState(
+            _(
+                "“%(name)s” cannot be deleted: orders were placed with it. Deactivate it "
+                "instead: buyers will no longer see it, and its orders stay as they are."
+            )
+            % {"name": mode.name},
+            code="delivery_mode_used",
+        )
+    if mode.slots.filter(booked__gt=0).exists():
+        raise _mode_slots_booked(mode)
+    only_by_it = _offers_delivered_only_by(mode)
+    if only_by_it:
+        raise InvalidState(
+            ngettext(
+                "“%(name)s” cannot be deleted: %(count)d offer is delivered by this mode "
+                "only, and an offer without a delivery mode accepts them all. Choose another "
+                "delivery mode for that offer first, or deactivate this one.",
+                "“%(name)s” cannot be deleted: %(count)d offers are delivered by this mode "
+                "only, and an offer without a delivery mode accepts them all. Choose another "
+                "delivery mode for these offers first, or deactivate this one.",
+                only_by_it,
+            )
+            % {"name": mode.name, "count": only_by_it},
+            code="delivery_mode_only_one",
+        )
+    return mode
+
+
+def _offers_delivered_only_by(mode: DeliveryMode) -> int:
+    """How many offers list `mode` as their only delivery mode."""
+    links = DeliveryMode.offers.through.objects
+    offers = links.filter(deliverymode_id=mode.pk).values("offer_id")
+    with_another = links.filter(offer_id__in=offers).exclude(deliverymode_id=mode.pk)
+    return offers.exclude(offer_id__in=with_another.values("offer_id")).count()
+
+
+def _mode_slots_booked(mode: DeliveryMode) -> InvalidState:
+    return InvalidState(
+        _(
+            "“%(name)s” cannot be deleted: some of its pick-up slots are booked. Deactivate "
+            "it instead: buyers will no longer see it."
+        )
+        % {"name": mode.name},
+        code="delivery_mode_slots_booked",
+    )
+
+
+def _slot_booked() -> InvalidState:
+    return InvalidState(
+        _(
+            "This pick-up slot is booked, so it cannot be deleted: buyers are coming to "
+            "collect their orders then."
+        ),
+        code="slot_booked",
+    )
+
+
+def _cart_choices_reset(condition: Q) -> None:
+    """Carts whose delivery choice matches `condition` choose again: the whole choice goes
+    (mode, slot, relay point), so that no cart is left with a slot mode and no slot; checkout
+    asks for a delivery mode when none is chosen."""
+    apps.get_model("checkout", "CartShop").objects.filter(condition).update(
+        delivery_mode=None, pickup_slot=None, relay_point="", relay_point_ref=None
+    )
+
+
+def _unbooked_slots_delete(*, field: str, value: int) -> int:
+    """Delete the pick-up slots whose `field` is `value` and that nobody booked, in one guarded
+    statement (`DELETE ... WHERE <field> = value AND booked = 0`); returns how many went.
+
+    `pickup_slot_book` is a guarded UPDATE of the same row: on PostgreSQL the second of the two
+    waits for the first, then re-reads the row (a slot booked first stays; a booking after
+    finds no slot); SQLite runs one writer at a time. Django's delete() would re-read the
+    slots and delete them by id, dropping the guard: hence SQL, which also skips Django's
+    on_delete handling, so the references to these slots are cleared first, as their
+    on_delete=SET_NULL declares (an order keeps its slot's label). When fewer slots go than
+    were cleared, the caller raises and the transaction undoes the clearing."""
+    unbooked = PickupSlot.objects.filter(**{field: value, "booked": 0})
+    _cart_choices_reset(Q(pickup_slot__in=unbooked))
+    apps.get_model("orders", "ShopOrder").objects.filter(pickup_slot__in=unbooked).update(
+        pickup_slot=None
+    )
+    meta, quote = PickupSlot._meta, connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {quote(meta.db_table)}"
+            f" WHERE {quote(meta.get_field(field).column)} = %s"
+            f" AND {quote(meta.get_field('booked').column)} = 0",
+            [value],
+        )
+        return cursor.rowcount
+
+
+def _shop_today(shop: Shop) -> date:
+    return timezone.localdate(timezone=zoneinfo.ZoneInfo(shop.marketplace.time_zone))
 
 
 # --- Helpers --------------------------------------------------------------------------------
