@@ -14,6 +14,7 @@ from django.core.management import CommandError, call_command
 from django.db import IntegrityError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from stdnum import ean
 
 from halles.catalog import imports
 from halles.catalog.imports import (
@@ -745,14 +746,31 @@ def outcome(clean, value):
         return error.message
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def gtin14(body: int) -> str:
+    """A valid GTIN-14 from a 13-digit body (leading zeros: the shorter GTINs padded)."""
+    digits = f"{body:013d}"
+    return digits + ean.calc_check_digit(digits)
+
+
+@settings(max_examples=500, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     st.text(alphabet="0123456789", min_size=7, max_size=15)
     | st.builds(make_gtin, st.integers(0, 10**11 - 1))
     | st.text(max_size=16)
+    # valid codes of 1 to 14 digits, with some of their leading zeros or all of them lost
+    | st.builds(
+        lambda body, cut: gtin14(body)[cut:], st.integers(0, 10**13 - 1), st.integers(0, 13)
+    )
+    | st.builds(lambda body: str(int(gtin14(body))), st.integers(0, 10**13 - 1))
+    | st.builds(lambda body: gtin14(body)[-12:], st.integers(0, 10**11 - 1))  # UPC-A
 )
 def test_the_gtin_fast_path_agrees_with_clean_gtin(value):
     assert outcome(columns.fast_gtin, value) == outcome(clean_gtin, value)
+    if value.isascii() and value.isdigit() and 8 <= len(value) <= 14:
+        # A valid code has one key whatever its length: its 14-digit form decides it
+        padded = value.zfill(14)
+        if ean.is_valid(padded):
+            assert clean_gtin(value) == (padded[1:] if padded[0] == "0" else padded)
 
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])

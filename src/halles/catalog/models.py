@@ -1,11 +1,14 @@
 """Categories, products (shared by GTIN or created by a shop), offers, coupons, imports."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Case, F, Q, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
+
+from .validation import FieldError, clean_gtin
 
 
 class Category(models.Model):
@@ -137,6 +140,22 @@ class Product(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    def clean_fields(self, exclude=None) -> None:
+        """Also puts the GTIN in its canonical form (see `validation.clean_gtin`), for the
+        back-office's form, which the services' checks do not see."""
+        errors = {}
+        try:
+            super().clean_fields(exclude=exclude)
+        except ValidationError as error:
+            errors = error.update_error_dict(errors)
+        if not exclude or "gtin" not in exclude:
+            try:
+                self.gtin = clean_gtin(self.gtin or "")
+            except FieldError as error:
+                errors.setdefault("gtin", []).append(error.message)
+        if errors:
+            raise ValidationError(errors)
 
 
 class ProductImage(models.Model):
@@ -348,6 +367,15 @@ class OfferImport(models.Model):
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    # A running import's sign of life: saved when it is claimed and after each chunk. The
+    # sweep resumes a running import whose heartbeat is too old (its worker died).
+    heartbeat_at = models.DateTimeField(_("last sign of life"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(
+        _("runs started"), default=0, help_text=_("The first run, then one per resumption.")
+    )
+    # What a resumed run continues from: {"created", "updated", "deleted", "errors"} counted
+    # so far (the other counters have their own fields).
+    counters = models.JSONField(_("counters"), default=dict, blank=True)
 
     class Meta:
         verbose_name = _("offer import")

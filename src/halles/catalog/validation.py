@@ -1,6 +1,7 @@
 """Field rules shared by the forms, the services and the bulk import. Each returns the
 cleaned value or raises FieldError with a message a seller can act on."""
 
+import re
 from decimal import Decimal, InvalidOperation
 
 from django.utils.translation import gettext as _
@@ -17,16 +18,41 @@ class FieldError(ValueError):
         super().__init__(message)
 
 
+# What Excel writes for a long number in a narrow column ("3,60003E+10"): digits are lost.
+SCIENTIFIC_NOTATION = re.compile(r"[0-9]+(?:[.,][0-9]*)?[eE]\+?[0-9]+")
+
+
+def canonical_gtin(digits: str) -> str:
+    """The key of a GTIN of 8 to 14 digits: GS1 reads every GTIN as its 14-digit form padded
+    with zeros; Halles stores that form without its first digit when it is a 0 (13 digits,
+    an EAN-13) and whole otherwise (a GTIN-14 with a packaging indicator). So the UPC-A
+    036000291452, the EAN-13 0036000291452 and the number 36000291452 (what Excel leaves of
+    them) are one key, 0036000291452; the EAN-8 12345670 is 0000012345670."""
+    if len(digits) == 14:
+        return digits[1:] if digits[0] == "0" else digits
+    return digits.zfill(13)
+
+
 def clean_gtin(value: str) -> str | None:
-    """EAN-8, UPC-A (12), EAN-13 or GTIN-14 with a valid check digit; '' -> None."""
+    """A GTIN (EAN-8, UPC-A, EAN-13, GTIN-14, or one of them whose leading zeros were lost:
+    8 to 14 digits) with a valid check digit, in its canonical form; '' -> None."""
     value = (value or "").strip().replace(" ", "").replace("-", "")
     if not value:
         return None
-    if not value.isdigit() or len(value) not in (8, 12, 13, 14):
-        raise FieldError(_("A GTIN/EAN has 8, 12, 13 or 14 digits."))
-    if not ean.is_valid(value):
+    if SCIENTIFIC_NOTATION.fullmatch(value):
+        raise FieldError(
+            _(
+                "This code was written as a rounded number (%(value)s), as Excel does with "
+                "long numbers: its digits are lost. Format the column as text and enter the "
+                "codes again."
+            )
+            % {"value": value}
+        )
+    if not (value.isascii() and value.isdigit()) or not 8 <= len(value) <= 14:
+        raise FieldError(_("A GTIN/EAN has 8 to 14 digits."))
+    if not ean.is_valid(value.zfill(14)):  # leading zeros do not change the check digit
         raise FieldError(_("The check digit of this GTIN/EAN is wrong."))
-    return value
+    return canonical_gtin(value)
 
 
 def clean_price(value) -> int:

@@ -178,7 +178,11 @@ HALLES_PERIODIC_TASKS = [
     ("halles.orders.tasks.sweep_order_deadlines", 60),
     ("halles.payments.tasks.sweep_sandbox_webhooks", 30),
     ("halles.checkout.tasks.sweep_abandoned_checkouts", 60),
+    ("halles.catalog.tasks.sweep_stalled_imports", 60),
 ]
+# A running offer import whose heartbeat (saved after each chunk of 1,000 rows) is older
+# than this is taken for dead (its worker stopped) and resumed by sweep_stalled_imports.
+HALLES_IMPORT_STALL_MINUTES = int(os.environ.get("HALLES_IMPORT_STALL_MINUTES", "10"))
 
 # --- Payments -------------------------------------------------------------------------------
 # Providers by code; the built-in sandbox is the default. Its callbacks are signed with

@@ -31,14 +31,21 @@ def _at_least_one(value: str) -> int:
 
 
 def fast_gtin(value: str) -> str | None:
-    """clean_gtin, with a fast path giving the same result in the usual case (8, 12, 13 or
-    14 ASCII digits with the right check digit); stdnum's own check costs ~25 µs a row."""
-    if len(value) in (8, 12, 13, 14) and value.isascii() and value.isdigit():
+    """clean_gtin, with a fast path giving the same result in the usual case (8 to 14 ASCII
+    digits with the right check digit, returned in the canonical form of
+    `validation.canonical_gtin`: 13 digits, or 14 not starting with 0); stdnum's own check
+    costs ~25 µs a row."""
+    size = len(value)
+    if 8 <= size <= 14 and value.isascii() and value.isdigit():
         digits = value.encode()
         odd, even = digits[-2::-2], digits[-3::-2]  # weights 3 and 1 from the right
         total = 3 * (sum(odd) - 48 * len(odd)) + sum(even) - 48 * len(even)
         if -total % 10 == digits[-1] - 48:
-            return value
+            if size == 13:
+                return value
+            if size == 14:
+                return value[1:] if value[0] == "0" else value
+            return value.zfill(13)
     return clean_gtin(value)
 
 

@@ -1,18 +1,21 @@
 """Running an import: the file read chunk by chunk, each chunk applied in one transaction
 (or row by row when the database refuses it), the progress saved after each chunk, and in
-REPLACE mode the offers absent from the file deactivated at the end."""
+REPLACE mode the offers absent from the file deactivated at the end. A run continues from
+the progress stored on the import: from the first row for a new import, from `done_rows`
+for one resumed after its worker died (see the package's docstring)."""
 
 from __future__ import annotations
 
 import logging
 import zoneinfo
+from itertools import islice
 
 from django.db import DatabaseError, DataError, IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from ..models import Category, ImportMode, Offer, OfferImport, Product
+from ..models import Category, ImportMode, ImportStatus, Offer, OfferImport, Product
 from ..search.deferred import search_index_deferred
 from .chunks import ChunkPlan
 from .columns import Layout
@@ -24,6 +27,11 @@ from .sql import Reader
 logger = logging.getLogger(__name__)
 
 CHUNK_ROWS = 1000
+
+
+class ImportSuperseded(Exception):
+    """Another run owns the import now (the sweep resumed it while this one was silent, or
+    it was ended meanwhile): this run stops without writing anything more."""
 
 
 def _batches(iterable, size: int):
@@ -63,9 +71,19 @@ class ImportRun:
         self.parser = RowParser(
             self.layout, categories=categories, tz=zoneinfo.ZoneInfo(marketplace.time_zone)
         )
-        self.done = self.applied = 0
-        self.created = self.updated = self.deleted = self.deactivated = 0
+        # Counters and errors continue from what is stored (all zero for a new import).
+        stored = offer_import.counters or {}
+        self.attempt = offer_import.attempts  # the run that owns the import
+        self.done, self.applied = offer_import.done_rows, offer_import.applied_rows
+        self.created = stored.get("created", 0)
+        self.updated = stored.get("updated", 0)
+        self.deleted = stored.get("deleted", 0)
+        self.deactivated = offer_import.deactivated_offers
         self.error_log = ErrorLog()
+        self.error_log.rows = offer_import.error_rows
+        self.error_log.kept = list(offer_import.errors)
+        self.error_log.count = stored.get("errors", len(self.error_log.kept))
+        self.errors_saved = len(self.error_log.kept)
 
     @property
     def error_rows(self) -> int:
@@ -77,16 +95,22 @@ class ImportRun:
         return self.error_log.kept
 
     def execute(self, on_progress=None) -> None:
-        total = count_rows(self.source)
-        self.offer_import.total_rows = total
-        OfferImport.objects.filter(pk=self.offer_import.pk).update(total_rows=total)
-        for records in _batches(self.source.records(), CHUNK_ROWS):
-            self._apply_chunk([self.parser.parse(line, cells) for line, cells in records])
+        if not self.offer_import.total_rows:  # counted by the first run
+            total = count_rows(self.source)
+            self.offer_import.total_rows = total
+            self._owned().update(total_rows=total)
+        records = self.source.records()
+        # Resumed: the rows done are not applied again, but parsed, so that the SKUs seen
+        # (duplicates, REPLACE's absent offers) are those of the whole file.
+        for line, cells in islice(records, self.done):
+            self.parser.parse(line, cells)
+        for batch in _batches(records, CHUNK_ROWS):
+            self._apply_chunk([self.parser.parse(line, cells) for line, cells in batch])
             self._save_progress()
             if on_progress:
                 on_progress(self.offer_import)
         if self.mode == ImportMode.REPLACE:
-            self.deactivated = self._deactivate_absent()
+            self.deactivated += self._deactivate_absent()
 
     def _apply_chunk(self, rows: list[Row]) -> None:
         """Every row but those without a usable SKU is checked against the database; the
@@ -129,15 +153,37 @@ class ImportRun:
             plan.rejected.append((row, [("", _("This row could not be saved; try again."))]))
         return plan
 
+    def _owned(self):
+        """The import, as long as this run owns it (running, not resumed by another run)."""
+        return OfferImport.objects.filter(
+            pk=self.offer_import.pk, status=ImportStatus.RUNNING, attempts=self.attempt
+        )
+
+    def counters(self) -> dict:
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "deleted": self.deleted,
+            "errors": self.error_log.count,
+        }
+
     def _save_progress(self) -> None:
+        """One UPDATE: the counters, the errors when some were added, the heartbeat."""
         counts = {"done_rows": self.done, "applied_rows": self.applied}
         counts["error_rows"] = self.error_rows
-        OfferImport.objects.filter(pk=self.offer_import.pk).update(**counts)
+        counts["counters"] = self.counters()
+        counts["heartbeat_at"] = timezone.now()
+        if len(self.error_log.kept) != self.errors_saved:
+            counts["errors"] = self.error_log.kept
+        if not self._owned().update(**counts):
+            raise ImportSuperseded
+        self.errors_saved = len(self.error_log.kept)
         for name, value in counts.items():
             setattr(self.offer_import, name, value)
 
     def _deactivate_absent(self) -> int:
-        """REPLACE: the shop's active offers whose SKU is nowhere in the file."""
+        """REPLACE: the shop's active offers whose SKU is nowhere in the file. Their number
+        is saved in the same transaction: a resumed run that finds the work done adds 0."""
         seen = self.parser.seen
         active = Offer.objects.filter(shop=self.shop, is_active=True).values_list("pk", "sku")
         absent = [pk for pk, sku in active.iterator(chunk_size=5000) if sku not in seen]
@@ -148,6 +194,8 @@ class ImportRun:
                     is_active=False, updated_at=timezone.now()
                 )
                 index.offers_changed(ids, ["is_active"])
+            if not self._owned().update(deactivated_offers=self.deactivated + count):
+                raise ImportSuperseded
         return count
 
     def summary(self) -> str:
@@ -175,4 +223,10 @@ class ImportRun:
             }
         if self.error_log.is_cut:
             text += " " + self.error_log.cut_notice()
+        if self.attempt > 1:
+            text += " " + _(
+                "The import was interrupted and resumed where it had stopped; the counts of "
+                "offers created, updated and deactivated by “delete” may miss up to %(rows)s "
+                "rows."
+            ) % {"rows": CHUNK_ROWS}
         return text
