@@ -271,6 +271,32 @@ def test_click_and_collect_needs_a_slot_with_room(world):
     assert order.shop_orders.get().pickup_slot_id == open_slot.pk
 
 
+def test_a_choice_the_shop_made_incomplete_is_asked_again(world):
+    # Given a buyer who chose click and collect when the mode had no slots
+    collect = ClickCollectFactory(shop=world.bakery, uses_slots=False)
+    cart = fill_cart(world, [(world.bread, 1)])
+    carts.cart_choose_delivery(cart=cart, shop_id=world.bakery.pk, delivery_mode_id=collect.pk)
+
+    # When the shop starts taking orders by slot
+    collect.uses_slots = True
+    collect.save()
+    slot = PickupSlotFactory(delivery_mode=collect)
+
+    # Then the cart asks for a slot and the checkout is refused, nothing booked or ordered
+    (problem,) = pricing.cart_summary(cart, world.buyer).all_problems
+    assert world.bakery.name in problem
+    with pytest.raises(DomainError) as error:
+        place(world, cart)
+    assert error.value.code == "cart_invalid"
+    assert not Order.objects.exists()
+
+    # Once a slot is chosen, the order goes through with it
+    carts.cart_choose_delivery(
+        cart=cart, shop_id=world.bakery.pk, delivery_mode_id=collect.pk, pickup_slot_id=slot.pk
+    )
+    assert place(world, cart).shop_orders.get().pickup_slot_id == slot.pk
+
+
 def test_a_delivery_mode_of_another_shop_is_refused(world):
     cart = fill_cart(world, [(world.bread, 1)])
     other = DeliveryModeFactory(shop=world.books)

@@ -13,7 +13,7 @@ from halles.catalog.models import Coupon, Offer
 from halles.catalog.services import coupon_discount
 from halles.core.errors import DomainError
 from halles.core.money import allocate, vat_of_gross
-from halles.shops.models import DeliveryMode
+from halles.shops.models import DeliveryKind, DeliveryMode
 
 from .cart import available_modes, check_marketplace_open, check_offer, coupon_uses
 from .models import Cart, CartLine, CartShop
@@ -188,6 +188,19 @@ def _price_delivery(group: ShopGroup) -> None:
             )
         return
     group.shipping_cents = mode.fee_for(group.lines_cents)
+    # A choice made before the shop changed the mode (slots or a relay directory added, the
+    # slot deleted) misses what the mode now needs: the buyer chooses again.
+    choice = group.choice
+    if mode.kind == DeliveryKind.CLICK_COLLECT and mode.uses_slots and not choice.pickup_slot_id:
+        group.problems.append(
+            str(_("“%(shop)s”: choose a pick-up slot.") % {"shop": group.shop.name})
+        )
+    if mode.kind == DeliveryKind.RELAY and not (
+        choice.relay_point_ref_id if mode.relay_network_id else choice.relay_point
+    ):
+        group.problems.append(
+            str(_("“%(shop)s”: choose a relay point.") % {"shop": group.shop.name})
+        )
 
 
 def _apply_shop_coupon(group: ShopGroup, user, at) -> None:
