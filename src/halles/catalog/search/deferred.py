@@ -16,7 +16,8 @@ segment at each one), which cost several times the import's own work. Inside
   import chunk (one COPY, one UPDATE per set of changed columns) is already refreshed in a
   few set-based statements, and price or stock changes are copied without re-indexing. A
   deferred refresh measured no faster (the cost is in `catalog_offersearch_refresh` itself,
-  see docs/performance.md), and the triggers stay on for every session.
+  see docs/performance.md; migration catalog 0005 plans a refresh of more than 16 offers
+  per call), and the triggers stay on for every session.
 
 The block is a savepoint: if anything inside raises, the writes and the dropped triggers are
 rolled back together, and the index never sees a half-applied change.
