@@ -17,9 +17,12 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture(scope="session")
-def browser():
+def browser(live_server):
     # Playwright's sync API runs an event loop in this thread; the Django ORM calls the tests
     # make around it are synchronous and safe.
+    # Depending on live_server makes the browser close first: Chromium's kept-alive
+    # connections then end while the server may still use the shared database connection
+    # (the other way round, its request threads failed on it after the session).
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     from playwright.sync_api import sync_playwright
 
