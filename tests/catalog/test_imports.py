@@ -237,6 +237,27 @@ def test_a_new_gtin_product_is_created_when_the_row_describes_it(shop, marketpla
     assert {o.sku for o in product.offers.all()} == {"A", "B"}
 
 
+@pytest.mark.parametrize("chunk_rows", [1000, 1])
+def test_the_last_row_describing_a_new_product_wins_in_one_chunk_or_several(
+    shop, marketplace, monkeypatch, chunk_rows
+):
+    # Rows of one file are applied in order, whether they fall in one chunk or in several
+    monkeypatch.setattr(import_run, "CHUNK_ROWS", chunk_rows)
+    new_ean = make_gtin(78)
+
+    result = run_import(
+        shop,
+        "sku;product-id;product-id-type;product-title;product-brand;price;quantity\n"
+        f"A;{new_ean};EAN;Nougat;;4;10\n"
+        f"B;{new_ean};EAN;Nougat de Montélimar;Maison Chabert;7;3\n",
+    )
+
+    assert result.error_rows == 0, result.errors
+    product = Product.objects.get(marketplace=marketplace, gtin=new_ean)
+    assert (product.title, product.brand) == ("Nougat de Montélimar", "Maison Chabert")
+    assert {o.sku for o in product.offers.all()} == {"A", "B"}
+
+
 def test_the_product_of_an_existing_offer_cannot_change(shop, products):
     existing = OfferFactory(shop=shop, product=products[0], sku="A")
 

@@ -123,11 +123,11 @@ values, which writes nothing (as for an unchanged row); an offer the chunk deact
 its offer, with the row's values. So the offers, products, applied and error rows and the
 error report end as if the run had never stopped. What may differ: the counts of offers
 created, updated and deactivated by "delete" in the summary miss the rows of the replayed
-chunk (the summary says so when a run was resumed); and two rare cases of rows that depend
-on later rows of the same chunk: a row naming a GTIN product that only a later row of the
-chunk creates is an error the first time and applied on the replay, and when two rows of
-a chunk create one GTIN product, the product takes the first row's values the first time
-and the last row's on the replay (as it would across two chunks). REPLACE's deactivation
+chunk (the summary says so when a run was resumed); and one rare case of a row that depends
+on a later row of the same chunk: a row naming a GTIN product that only a later row of the
+chunk creates is an error the first time (rows apply in file order) and applied on the
+replay. (Rows describing one new GTIN product give it the last row's values, in one chunk
+as across several.) REPLACE's deactivation
 of absent offers runs in one transaction that also saves their number: a crash there or
 before the end is resumed with every row done, the deactivation finding nothing more.
 A crash inside a chunk's transaction rolls it back: it is simply applied by the resumed run.

@@ -134,11 +134,19 @@ class ChunkPlan:
         return {"id": None}
 
     def _update_product(self, row: Row, product: dict) -> None:
-        """Product columns change only a product this shop created (already saved: a product
-        created by this chunk takes the values of its first row)."""
-        if not row.product or product.get("created_by_shop_id") != self.shop_id:
+        """Product columns change only a product this shop created. One this chunk creates
+        takes the values of its rows in file order, the last one winning, as when the rows
+        fall in different chunks."""
+        if not row.product:
             return
         if product["id"] is None:
+            if "new" in product:
+                gtin, *values = product["new"]
+                merged = dict(zip(PRODUCT_FIELDS, values, strict=True))
+                merged.update(row.product)
+                product["new"] = (gtin, *(merged[name] for name in PRODUCT_FIELDS))
+            return
+        if product.get("created_by_shop_id") != self.shop_id:
             return
         changed = tuple(name for name in PRODUCT_FIELDS if name in row.product)
         changed = tuple(name for name in changed if row.product[name] != product[name])
