@@ -401,6 +401,14 @@ def test_every_error_of_a_row_is_reported(shop, products):
     assert result.error_rows == 1
 
 
+def test_a_bad_product_id_is_not_also_reported_as_a_missing_title(shop, products):
+    wrong_check_digit = EAN1[:-1] + str((int(EAN1[-1]) + 1) % 10)
+
+    result = run_import(shop, f"sku;product-id;price;quantity\nX;{wrong_check_digit};5;1\n")
+
+    assert columns_in_error(result) == [(2, "X", "product-id")]
+
+
 def test_a_category_sellers_may_not_use_is_refused(shop, marketplace):
     CategoryFactory(marketplace=marketplace, slug="reserved", sellers_may_use=False)
 

@@ -121,6 +121,8 @@ class ChunkPlan:
             return product or {"id": None}
         if offer is not None:
             return offer.get("product") or {"id": offer["product_id"]}
+        if any(column == "product-id" for column, _message in row.errors):
+            return {"id": None}  # an unreadable product-id is the row's error, not a title
         if "title" not in row.product:
             errors.append(
                 (
