@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from .query import Query, Row
 
@@ -12,6 +13,11 @@ class Backend:
 
     def __init__(self, connection):
         self.connection = connection
+
+    @contextmanager
+    def session(self) -> Iterator[None]:
+        """Around the whole of one search: what the vendor needs set for its statements."""
+        yield
 
     def prepare(self, query: Query):
         """The full-text query: the words and the tags."""

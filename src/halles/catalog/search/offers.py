@@ -94,38 +94,39 @@ def search_offers(
     # The last word is a prefix (as you type) only when the query without it matches at
     # most COUNT_CAP offers: expanding the prefix of a common word ("vas*": vas, vase,
     # vases...) costs a pass over all their postings, and the result would be capped anyway.
-    for prefix in (False, True) if terms.prefix else (False,):
-        query_ = build_query(
-            marketplace.pk, terms._replace(prefix=prefix), filters, sector_id, at, connection
-        )
-        match = backend.prepare(query_)
-        rows = backend.window(query_, match, COUNT_CAP + 1, with_price=priced)
-        if len(rows) > COUNT_CAP:
-            break
-    if sort == "relevance" and not backend.has_words(match):
-        sort = "newest"
-    exact = len(rows) <= COUNT_CAP
-    rows = rows[:COUNT_CAP]
-    if exact:
-        rows.sort(key=lambda row: -row.id)  # the whole result, newest first
-    total = len(rows)
-    pages = max(1, math.ceil(total / per_page))
-    page = max(1, min(_as_int(page), pages))
-    offset = (page - 1) * per_page
-    needed = min(offset + per_page, total)  # the pages stop at COUNT_CAP
-    if not rows:
-        ordered = []
-    elif sort == "newest":
-        ordered = [row.id for row in rows]
-        if not exact and not backend.newest_first:
-            ordered = backend.newest(query_, match, needed)
-    elif sort == "relevance":
-        ordered = backend.relevance(query_, match, rows, needed, exact=exact)
-    elif exact:
-        ordered = _by_price(rows, descending=sort == "price_desc")
-    else:
-        descending = sort == "price_desc"
-        ordered = backend.price_order(query_, match, rows, descending=descending, limit=needed)
+    with backend.session():  # the statements that read the search index
+        for prefix in (False, True) if terms.prefix else (False,):
+            query_ = build_query(
+                marketplace.pk, terms._replace(prefix=prefix), filters, sector_id, at, connection
+            )
+            match = backend.prepare(query_)
+            rows = backend.window(query_, match, COUNT_CAP + 1, with_price=priced)
+            if len(rows) > COUNT_CAP:
+                break
+        if sort == "relevance" and not backend.has_words(match):
+            sort = "newest"
+        exact = len(rows) <= COUNT_CAP
+        rows = rows[:COUNT_CAP]
+        if exact:
+            rows.sort(key=lambda row: -row.id)  # the whole result, newest first
+        total = len(rows)
+        pages = max(1, math.ceil(total / per_page))
+        page = max(1, min(_as_int(page), pages))
+        offset = (page - 1) * per_page
+        needed = min(offset + per_page, total)  # the pages stop at COUNT_CAP
+        if not rows:
+            ordered = []
+        elif sort == "newest":
+            ordered = [row.id for row in rows]
+            if not exact and not backend.newest_first:
+                ordered = backend.newest(query_, match, needed)
+        elif sort == "relevance":
+            ordered = backend.relevance(query_, match, rows, needed, exact=exact)
+        elif exact:
+            ordered = _by_price(rows, descending=sort == "price_desc")
+        else:
+            descending = sort == "price_desc"
+            ordered = backend.price_order(query_, match, rows, descending=descending, limit=needed)
     return SearchResult(
         offers=_load_offers(marketplace, ordered[offset:needed], using),
         total=total,

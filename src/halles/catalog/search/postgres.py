@@ -40,6 +40,20 @@ class PostgresBackend(Backend):
     TIER_WALK_ROWS = 30_000
     TIER_SHARE = 4
 
+    @contextmanager
+    def session(self) -> Iterator[None]:
+        """In one transaction (the settings are local to it), restored after.
+
+        Synchronized sequential scans off: with them, a scan of a table larger than a
+        quarter of shared_buffers starts wherever the previous one was, so the window (the
+        first matches found) would be another sample at each request (facets changing
+        between two pages of the same result) and would read cold pages."""
+        with (
+            transaction.atomic(using=self.connection.alias),
+            self._planner(synchronize_seqscans=False),
+        ):
+            yield
+
     def prepare(self, query: Query) -> PostgresMatch:
         """The words are folded like the index, by halles_search_fold()."""
         words, tiers = "", ()
@@ -140,15 +154,15 @@ class PostgresBackend(Backend):
 
     @contextmanager
     def _planner(self, **settings: bool) -> Iterator[None]:
-        """Planner settings for the statements inside (set_config(..., true): this
-        transaction only, restored after when the caller's transaction goes on)."""
-        changed = {name: on for name, on in settings.items() if not on}
+        """Settings for the statements inside, restored after (in the session's transaction:
+        set_config(..., true) does not outlive it)."""
+        changed = [name for name, on in settings.items() if not on]
         if not changed:
             yield
             return
-        with transaction.atomic(using=self.connection.alias), self.connection.cursor() as cursor:
-            previous = {}
-            for name in changed:
+        previous = {}
+        with self.connection.cursor() as cursor:
+            for name in changed:  # current_setting() then set_config(): in this order
                 cursor.execute(
                     "SELECT current_setting(%s), set_config(%s, 'off', true)", [name, name]
                 )
