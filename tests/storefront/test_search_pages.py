@@ -50,3 +50,21 @@ def test_offer_cards_cost_no_query_each(client, marketplace, shop, url):
     assert page.count('src="/media/products/thumbs/toupie-') == 20
     assert 'alt="Toupie 19 en bois"' in page and "Jouets Lefèvre" in page
     assert many == few
+
+
+@pytest.mark.parametrize("url", ["/search/?q=toupie", "/"])
+def test_a_card_shows_the_first_image_of_its_product(client, marketplace, shop, url):
+    product = ProductFactory(marketplace=marketplace, title="Toupie")
+    for name, position in (("back", 2), ("front", 1), ("side", 1)):  # front: first at 1
+        ProductImage.objects.create(
+            product=product,
+            image=f"products/{name}.jpg",
+            thumbnail=f"products/thumbs/{name}.jpg",
+            position=position,
+        )
+    OfferFactory(marketplace=marketplace, shop=shop, product=product, stock=5)
+
+    page = client.get(url).content.decode()
+
+    assert page.count("/media/products/thumbs/") == 1
+    assert 'src="/media/products/thumbs/front.jpg"' in page

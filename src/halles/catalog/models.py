@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Case, F, Q, When
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -140,6 +141,13 @@ class Product(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @cached_property
+    def card_image(self) -> "ProductImage | None":
+        """The image an offer card shows: the first one. The search's page sets it for all its
+        cards from one query; else it comes from the images (prefetched, or read)."""
+        images = list(self.images.all())
+        return images[0] if images else None
 
     def clean_fields(self, exclude=None) -> None:
         """Also puts the GTIN in its canonical form (see `validation.clean_gtin`), for the
