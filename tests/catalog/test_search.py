@@ -148,6 +148,23 @@ def test_ranking_prefers_every_word_in_the_title(marketplace, offer_for, ranking
     ]
 
 
+def test_a_capped_result_ranks_words_of_several_parts_by_their_place(
+    marketplace, offer_for, monkeypatch
+):
+    # A capped result ranks from the index (PostgreSQL: the marked title and brand lexemes);
+    # "t-shirt" and "d'été" each fold to two lexemes, the last word a prefix
+    monkeypatch.setattr(search.offers, "COUNT_CAP", 2)
+    offer_for("T-shirt d'été")  # oldest
+    offer_for("Débardeur", brand="T-Shirt d'Été & Co")
+    offer_for("Polo", description="Un t-shirt d'été à col")
+    offer_for("Chemise", details="Plus chic qu'un t-shirt d'été")  # newest
+
+    ranked = search_offers(marketplace=marketplace, query="t-shirt d'été")
+
+    assert (ranked.total, ranked.total_is_exact) == (2, False)
+    assert titles(ranked) == ["T-shirt d'été", "Débardeur"]
+
+
 # --- Visibility ----------------------------------------------------------------------------
 
 

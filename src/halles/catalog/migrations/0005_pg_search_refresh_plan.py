@@ -29,15 +29,20 @@ from django.db import migrations
 
 search_index = importlib.import_module("halles.catalog.migrations.0003_search_index")
 
-TARGET_DOC = search_index.PG_DOC.replace("FROM catalog_offer o", "FROM target o").replace(
-    "{where}", "true"
-)
-assert TARGET_DOC.count("FROM target o") == 2, "0003's document query changed shape"
+# Up to this many offers, the plan made once per session (generic); above, a plan made for
+# the call (EXECUTE).
+GENERIC_PLAN_MAX = 16
 
-# The statement, for `ids` given as {ids}.
-STATEMENT = f"""
+
+def refresh_function(doc: str) -> str:
+    """CREATE FUNCTION catalog_offersearch_refresh(ids) for a document query shaped like
+    0003's PG_DOC (later migrations change the document, not this)."""
+    target_doc = doc.replace("FROM catalog_offer o", "FROM target o").replace("{where}", "true")
+    assert target_doc.count("FROM target o") == 2, "the document query changed shape"
+    # The statement, for `ids` given as {ids}.
+    statement = f"""
   WITH target AS MATERIALIZED (SELECT * FROM catalog_offer WHERE id = ANY({{ids}})),
-  docs AS ({TARGET_DOC}),
+  docs AS ({target_doc}),
   upserted AS (
     INSERT INTO catalog_offersearch AS s ({search_index.PG_COLUMN_NAMES})
     SELECT * FROM docs
@@ -46,12 +51,7 @@ STATEMENT = f"""
   )
   DELETE FROM catalog_offersearch
   WHERE offer_id = ANY({{ids}}) AND offer_id NOT IN (SELECT offer_id FROM upserted)"""
-
-# Up to this many offers, the plan made once per session (generic); above, a plan made for
-# the call (EXECUTE).
-GENERIC_PLAN_MAX = 16
-
-REFRESH = f"""
+    return f"""
 CREATE OR REPLACE FUNCTION catalog_offersearch_refresh(ids bigint[]) RETURNS void
 LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $body$
 BEGIN
@@ -60,13 +60,15 @@ BEGIN
   END IF;
   -- Upsert the visible offers, delete the others: safe against concurrent refreshes.
   IF cardinality(ids) > {GENERIC_PLAN_MAX} THEN
-    EXECUTE $statement${STATEMENT.replace("{ids}", "$1")}$statement$ USING ids;
+    EXECUTE $statement${statement.replace("{ids}", "$1")}$statement$ USING ids;
   ELSE
-{STATEMENT.replace("{ids}", "ids")};
+{statement.replace("{ids}", "ids")};
   END IF;
 END
 $body$"""
 
+
+REFRESH = refresh_function(search_index.PG_DOC)
 
 def install(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":

@@ -13,6 +13,23 @@ from django.db import transaction
 from .base import Backend
 from .query import Query, Row
 
+# The marks of the title's, the brand's and the category's lexemes in the vector (migration
+# catalog 0008).
+TITLE, BRAND, CATEGORY = "!", "@", "%"
+
+
+def _marked(lexemes: list[str], prefix: bool, marks: list[str]) -> str:
+    """A tsquery: each lexeme of the words (`lexemes`: one string of lexemes per word) in
+    one of the marked places; the last word's lexemes as prefixes when `prefix`."""
+    parts = []
+    for position, word in enumerate(lexemes):
+        suffix = ":*" if prefix and position == len(lexemes) - 1 else ""
+        for lexeme in word.split():
+            quoted = lexeme.replace("\\", "\\\\").replace("'", "''")
+            places = [f"'{mark}{quoted}'{suffix}" for mark in marks]
+            parts.append(places[0] if len(places) == 1 else "( " + " | ".join(places) + " )")
+    return " & ".join(parts)
+
 
 class PostgresMatch(NamedTuple):
     words: str  # tsquery text of the words alone ("" without words)
@@ -30,15 +47,12 @@ class PostgresBackend(Backend):
     GIN scan decompresses every posting list it uses, and one of a million offers (every
     offer of the marketplace, every offer in stock) costs ~25 ms.
 
-    Relevance: the same tiers as on SQLite, read from the weights of the lexemes (title A,
-    brand B, category C, descriptions D) with weight-restricted tsqueries."""
+    Relevance: the same tiers as on SQLite. The lexemes of the title, the brand and the
+    category are also in the vector marked (TITLE, BRAND, CATEGORY), so that the index
+    answers each tier exactly. (Tiers read from the weights of the lexemes need a recheck of
+    every row having the words: a GIN index does not store weights.)"""
 
-    TIERS = ("A", "AB", "ABC")
     WALK_ROWS = 5_000  # a price walk expected to read more rows than this uses the GIN index
-    # A relevance tier is assumed to hold at least 1 match in TIER_SHARE; its walk may read
-    # more rows than a price walk: the GIN scan it replaces rechecks every row of the words.
-    TIER_WALK_ROWS = 30_000
-    TIER_SHARE = 4
 
     @contextmanager
     def session(self) -> Iterator[None]:
@@ -50,7 +64,7 @@ class PostgresBackend(Backend):
         between two pages of the same result) and would read cold pages."""
         with (
             transaction.atomic(using=self.connection.alias),
-            self._planner(synchronize_seqscans=False),
+            self._settings(synchronize_seqscans="off"),
         ):
             yield
 
@@ -60,22 +74,24 @@ class PostgresBackend(Backend):
         if query.terms.words:
             prefixes = [False] * len(query.terms.words)
             prefixes[-1] = query.terms.prefix
-            queries = ", ".join(
-                "to_tsquery('simple', string_agg(quote_literal(halles_search_fold(t.word))"
-                f" || CASE WHEN t.prefix THEN ':*' ELSE ':' END || '{weights}', ' & '"
-                " ORDER BY t.n))::text"
-                for weights in ("", *self.TIERS)
-            )
-            words, *tiers = self._fetch(
-                f"SELECT {queries}"
+            words, lexemes = self._fetch(
+                "SELECT to_tsquery('simple', string_agg(quote_literal(halles_search_fold("
+                "t.word)) || CASE WHEN t.prefix THEN ':*' ELSE '' END, ' & ' ORDER BY t.n))"
+                "::text, array_agg(array_to_string(tsvector_to_array(to_tsvector('simple',"
+                " halles_search_fold(t.word))), ' ') ORDER BY t.n)"
                 " FROM unnest(%s::text[], %s::boolean[]) WITH ORDINALITY AS t(word, prefix, n)",
                 [query.terms.words, prefixes],
             )[0]
             words = words or ""
+            if words:
+                tiers = tuple(
+                    _marked(lexemes, query.terms.prefix, places)
+                    for places in ([TITLE], [TITLE, BRAND], [TITLE, BRAND, CATEGORY])
+                )
         _visible, *selective = self.tags(query)
         tags = ["( " + " | ".join(f"'#{tag}'" for tag in group) + " )" for group in selective]
         full = " & ".join(([f"( {words} )"] if words else []) + tags)
-        return PostgresMatch(words, full, tuple(tiers))
+        return PostgresMatch(words, full, tiers)
 
     def has_words(self, match) -> bool:
         return bool(match.words)  # words that fold to nothing do not count
@@ -121,22 +137,20 @@ class PostgresBackend(Backend):
             return [row.id for row in ranked]
         ordered: list[int] = []
         higher: list[str] = []
-        # A tier's GIN scan cannot check weights: it rechecks every row matching the words
-        # and tags (20,000 heap reads, 145 ms, for a common word in a large category). When
-        # matches are dense enough, walking the newest offers finds the page's rows sooner.
-        walk = self._walk_is_short(rows, needed * self.TIER_SHARE, self.TIER_WALK_ROWS)
-        with self._planner(enable_bitmapscan=not walk):
-            for tier in (*match.tiers, None):
-                extra, params = "", []
-                if tier is not None:
-                    extra, params = " AND o.vector @@ %s::tsquery", [tier]
-                for above in higher:
-                    extra += " AND NOT o.vector @@ %s::tsquery"
-                    params.append(above)
-                ordered += self._ids(query, match, extra, params, needed - len(ordered))
-                if len(ordered) >= needed or tier is None:
-                    break
-                higher.append(tier)
+        # Each tier is a query the planner judges well (the index answers it exactly): no
+        # settings (a forced walk of the newest offers was slower, and a rare tier without
+        # bitmaps became a sequential scan of the table).
+        for tier in (*match.tiers, None):
+            extra, params = "", []
+            if tier is not None:
+                extra, params = " AND o.vector @@ %s::tsquery", [tier]
+            for above in higher:
+                extra += " AND NOT o.vector @@ %s::tsquery"
+                params.append(above)
+            ordered += self._ids(query, match, extra, params, needed - len(ordered))
+            if len(ordered) >= needed or tier is None:
+                break
+            higher.append(tier)
         return ordered
 
     def _walk_is_short(self, rows, wanted: int, most: int) -> bool:
@@ -153,18 +167,17 @@ class PostgresBackend(Backend):
         return wanted / density <= most
 
     @contextmanager
-    def _planner(self, **settings: bool) -> Iterator[None]:
+    def _settings(self, **values: str) -> Iterator[None]:
         """Settings for the statements inside, restored after (in the session's transaction:
         set_config(..., true) does not outlive it)."""
-        changed = [name for name, on in settings.items() if not on]
-        if not changed:
+        if not values:
             yield
             return
         previous = {}
         with self.connection.cursor() as cursor:
-            for name in changed:  # current_setting() then set_config(): in this order
+            for name, value in values.items():  # current_setting(), then set_config()
                 cursor.execute(
-                    "SELECT current_setting(%s), set_config(%s, 'off', true)", [name, name]
+                    "SELECT current_setting(%s), set_config(%s, %s, true)", [name, name, value]
                 )
                 previous[name] = cursor.fetchone()[0]
             yield
@@ -199,7 +212,7 @@ class PostgresBackend(Backend):
         prices = sorted(row.price for row in rows)
         bound = prices[-limit] if descending else prices[limit - 1]
         found = []
-        with self._planner(enable_bitmapscan=not walk):
+        with self._settings(**({"enable_bitmapscan": "off"} if walk else {})):
             for promoted in (False, True):
                 if query.filters.on_promotion and not promoted:
                     continue
