@@ -8,7 +8,7 @@ table to check where the word was (a common word in a large category: 2,500 to 2
 read for the 24 newest title matches), and the planner, which cannot see that, misjudged them.
 
 Each offer's vector now also holds its title's lexemes marked with "!", its brand's with "@"
-and its category path's with "%" (`!lampe`, `@philips`, `%luminaires`, next to the tags
+and its category path's with "^" (`!lampe`, `@philips`, `^luminaires`, next to the tags
 `#ca12`, `#sh3`). A tier is then an ordinary tsquery (`'!lampe' & ( '!led' | '@led' )`)
 that the index answers exactly: only the offers with the words in their title are read. The
 vector grows by about 9 lexemes on 40. The index is rebuilt here (about two and a half
@@ -24,7 +24,7 @@ search_index = importlib.import_module("halles.catalog.migrations.0003_search_in
 refresh_plan = importlib.import_module("halles.catalog.migrations.0005_pg_search_refresh_plan")
 
 # The marks; halles.catalog.search.postgres uses the same.
-MARKS = {"title": "!", "brand": "@", "category": "%"}
+MARKS = {"title": "!", "brand": "@", "category": "^"}
 
 
 def _marked(marker: str, column: str) -> str:

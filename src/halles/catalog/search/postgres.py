@@ -15,7 +15,7 @@ from .query import Query, Row
 
 # The marks of the title's, the brand's and the category's lexemes in the vector (migration
 # catalog 0008).
-TITLE, BRAND, CATEGORY = "!", "@", "%"
+TITLE, BRAND, CATEGORY = "!", "@", "^"
 
 
 def _marked(lexemes: list[str], prefix: bool, marks: list[str]) -> str:
