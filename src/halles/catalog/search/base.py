@@ -28,9 +28,11 @@ class Backend:
 
     newest_first = True  # window() returns the newest matches, newest first
 
-    def window(self, query: Query, match, limit: int, with_price: bool) -> list[Row]:
+    def window(
+        self, query: Query, match, limit: int, with_price: bool, with_rank: bool = False
+    ) -> list[Row]:
         """`limit` matches (filters included): the newest ones, newest first, when
-        `newest_first`; else the first ones found."""
+        `newest_first`; else the first ones found. `with_rank`: relevance() will follow."""
         raise NotImplementedError
 
     def newest(self, query: Query, match, limit: int) -> list[int]:

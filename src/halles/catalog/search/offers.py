@@ -99,7 +99,9 @@ def search_offers(
                 marketplace.pk, terms._replace(prefix=prefix), filters, sector_id, at, connection
             )
             match = backend.prepare(query_)
-            rows = backend.window(query_, match, COUNT_CAP + 1, with_price=priced)
+            rows = backend.window(
+                query_, match, COUNT_CAP + 1, with_price=priced, with_rank=sort == "relevance"
+            )
             if len(rows) > COUNT_CAP:
                 break
         if sort == "relevance" and not backend.has_words(match):

@@ -61,6 +61,7 @@ class Row(NamedTuple):
     brand: str = ""
     kinds: tuple[str, ...] | None = None  # PostgreSQL: the kinds of its delivery modes
     block: int = 0  # PostgreSQL: where the row is in the table (to estimate a result's size)
+    rank: int = 0  # PostgreSQL, when asked: the relevance tier (3: title ... 0: descriptions)
 
 
 class BadSort(DomainError):

@@ -56,7 +56,7 @@ class SQLiteBackend(Backend):
     def has_words(self, match) -> bool:
         return match.words
 
-    def window(self, query, match, limit, with_price):
+    def window(self, query, match, limit, with_price, with_rank=False):
         residual, params = self._row_filters(query, match)
         price = query.price_sql if with_price else "NULL"
         price_params = query.price_params if with_price else []
