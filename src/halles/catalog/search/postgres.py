@@ -54,6 +54,9 @@ class PostgresBackend(Backend):
     every row having the words: a GIN index does not store weights.)"""
 
     INDEX_ROW_COST = 6  # see _index_is_cheaper()
+    # A walk in index order: no bitmap, no sequential scan (with bitmaps off, the planner
+    # read a whole table and sorted it rather than walk the index)
+    WALK = {"enable_bitmapscan": "off", "enable_seqscan": "off"}
     WALK_ROWS = 5_000  # a price walk expected to read more rows than this uses the GIN index
 
     @contextmanager
@@ -164,25 +167,31 @@ class PostgresBackend(Backend):
             return [row.id for row in sorted(rows, key=lambda row: (-row.rank, -row.id))]
         ordered: list[int] = []
         higher: list[str] = []
-        # Each tier is a query the planner judges well (the index answers it exactly): no
-        # settings (a forced walk of the newest offers was slower, and a rare tier without
-        # bitmaps became a sequential scan of the table).
-        for tier in (*match.tiers, None):
+        density, offers = self._density(rows)
+        for position, tier in enumerate((*match.tiers, None)):
             extra, params = "", []
             if tier is not None:
                 extra, params = " AND o.vector @@ %s::tsquery", [tier]
             for above in higher:
                 extra += " AND NOT o.vector @@ %s::tsquery"
                 params.append(above)
-            ordered += self._ids(query, match, extra, params, needed - len(ordered))
+            # The window's rows have their tier, so the tier's share of the offers is known:
+            # walking the newest offers reads wanted / share of them; the index reads every
+            # match of the tier (at least share * offers rows) to keep the newest.
+            share = density * sum(row.rank == len(match.tiers) - position for row in rows)
+            share /= len(rows)
+            wanted = needed - len(ordered)
+            walk = share and wanted / share < share * offers
+            with self._settings(**(self.WALK if walk else {})):
+                ordered += self._ids(query, match, extra, params, wanted)
             if len(ordered) >= needed or tier is None:
                 break
             higher.append(tier)
         return ordered
 
-    def _walk_is_short(self, rows, wanted: int, most: int) -> bool:
-        """Whether an ordered walk of the search rows should find `wanted` matches within
-        `most` rows. The window read the table in physical order and stopped after its
+    def _density(self, rows) -> tuple[float, float]:
+        """The share of the offers that match, and the number of offers. The window read the
+        table in physical order from its first block (session()) and stopped after its
         matches: the share of the table it read gives the share of the offers that match."""
         pages, offers = self._fetch(
             "SELECT greatest(relpages, 1), greatest(reltuples, 1) FROM pg_class"
@@ -190,8 +199,7 @@ class PostgresBackend(Backend):
             [],
         )[0]
         read = min(1.0, (max(row.block for row in rows) + 1) / pages)
-        density = len(rows) / read / offers
-        return wanted / density <= most
+        return len(rows) / read / offers, offers
 
     @contextmanager
     def _settings(self, **values: str) -> Iterator[None]:
@@ -235,11 +243,11 @@ class PostgresBackend(Backend):
 
         The `limit`-th cheapest (dearest) price of the window bounds the walks: the window
         already holds `limit` matches at that price or better."""
-        walk = self._walk_is_short(rows, limit, self.WALK_ROWS)
+        walk = limit / self._density(rows)[0] <= self.WALK_ROWS
         prices = sorted(row.price for row in rows)
         bound = prices[-limit] if descending else prices[limit - 1]
         found = []
-        with self._settings(**({"enable_bitmapscan": "off"} if walk else {})):
+        with self._settings(**(self.WALK if walk else {})):
             for promoted in (False, True):
                 if query.filters.on_promotion and not promoted:
                     continue
