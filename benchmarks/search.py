@@ -5,8 +5,10 @@
                                           [--queries 40] [--seed 7] [--json FILE]
 
 SQLite: a database file in a temporary directory. PostgreSQL: the script re-runs itself
-under scripts/throwaway_postgres.py (or uses DATABASE_URL when it points at PostgreSQL; the
-database named in it is created when missing and must be disposable).
+under scripts/throwaway_postgres.py, with shared_buffers 2GB (--shared-buffers: a server
+sized for its data, which a million offers make 1.5 GB; the server's default is 128MB), or
+uses DATABASE_URL when it points at PostgreSQL (the database named in it is created when
+missing and must be disposable).
 
 The catalog: about 0.6 product per offer, 2,000 shops (3 % suspended), 615 categories on
 three levels, 1 to 3 delivery modes per shop, 3 B2B sectors (2 % of offers restricted).
@@ -62,6 +64,11 @@ def parse_args(argv):
     parser.add_argument(
         "--reuse", action="store_true", help="skip the load when the database has offers"
     )
+    parser.add_argument(
+        "--shared-buffers",
+        default="2GB",
+        help="PostgreSQL: shared_buffers of the throwaway cluster (the server's default is 128MB)",
+    )
     return parser.parse_args(argv)
 
 
@@ -70,6 +77,7 @@ def main(argv: list[str]) -> int:
     url = os.environ.get("DATABASE_URL", "")
     if args.database == "postgres" and not url.startswith("postgres"):
         os.environ[THROWAWAY] = "1"
+        os.environ["HALLES_PG_OPTIONS"] = f"-c shared_buffers={args.shared_buffers}"
         return subprocess.call(
             [
                 sys.executable,

@@ -6,7 +6,8 @@
 The cluster lives in a temporary directory, listens on 127.0.0.1 on a free port, trusts
 local connections, and is owned by an unprivileged user when run as root (PostgreSQL
 refuses to run as root; Debian's package creates the `postgres` user). The command gets
-DATABASE_URL pointing at it; its exit code is ours.
+DATABASE_URL pointing at it; its exit code is ours. HALLES_PG_OPTIONS adds server options
+(`-c shared_buffers=2GB`).
 """
 
 import glob
@@ -75,7 +76,8 @@ def main(argv: list[str]) -> int:
         )
         options = (
             f"-p {port} -c listen_addresses=127.0.0.1 -k {sockets} -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200 "
+            + os.environ.get("HALLES_PG_OPTIONS", "")
         )
         run_pg(
             os.path.join(bindir, "pg_ctl"),
