@@ -32,6 +32,30 @@ def _marked(lexemes: list[str], prefix: bool, marks: list[str]) -> str:
     return " & ".join(parts)
 
 
+# Measured costs, relative to testing a row in a scan of the search table: a row id from the
+# GIN index costs about as much, a row then read from the table six times as much.
+INDEX_ROW_COST = 6
+
+
+def index_is_cheaper(matches: float, candidates: float, offers: float, limit: int) -> bool:
+    """Whether the window's `limit` first matches cost less through the index than by
+    scanning the table, given the number of `matches` (all conditions), of `candidates`
+    (the words and tags the index answers) and of `offers` in the table. The index gives
+    every candidate, then the table's rows are read until `limit` of them pass the other
+    conditions; the scan tests rows until it has found `limit` matches."""
+    matches, candidates = max(1.0, matches), max(1.0, candidates)
+    scanned = min(offers, limit * offers / matches)
+    read = min(candidates, limit * candidates / matches)
+    return candidates + INDEX_ROW_COST * read < scanned
+
+
+def walk_is_shorter(share: float, wanted: int, offers: float) -> bool:
+    """Whether walking the newest offers finds the `wanted` newest of a relevance tier (a
+    `share` of the `offers`) in fewer rows (wanted / share) than the index gives for the
+    tier (every match of it: share * offers, to keep the newest)."""
+    return share > 0 and wanted / share < share * offers
+
+
 class PostgresMatch(NamedTuple):
     words: str  # tsquery text of the words alone ("" without words)
     full: str  # tsquery text of the words and the tags ("" when there is neither)
@@ -53,7 +77,6 @@ class PostgresBackend(Backend):
     answers each tier exactly. (Tiers read from the weights of the lexemes need a recheck of
     every row having the words: a GIN index does not store weights.)"""
 
-    INDEX_ROW_COST = 6  # see _index_is_cheaper()
     # A walk in index order: no bitmap, no sequential scan (with bitmaps off, the planner
     # read a whole table and sorted it rather than walk the index)
     WALK = {"enable_bitmapscan": "off", "enable_seqscan": "off"}
@@ -136,11 +159,7 @@ class PostgresBackend(Backend):
         return [Row(*row[:4], kinds=tuple(row[4]), block=row[5], rank=row[6]) for row in found]
 
     def _index_is_cheaper(self, conditions: str, params: list, match, limit: int) -> bool:
-        """Whether reading the matches of the words and tags through the index costs less
-        than reading the table until `limit` matches are found, by the planner's estimates
-        (of the matches, of the words' and tags' matches, of the table's rows: one plan).
-        Measured costs, relative to testing a row of the table: 1 for a row id from the
-        index, INDEX_ROW_COST for a row then read from the table."""
+        """index_is_cheaper() with the planner's estimates, from one plan."""
         (plan,) = self._fetch(
             "EXPLAIN (FORMAT JSON) SELECT 1 FROM catalog_offersearch o"
             f" WHERE {conditions} UNION ALL SELECT 1 FROM catalog_offersearch"
@@ -149,12 +168,8 @@ class PostgresBackend(Backend):
         )[0]
         if isinstance(plan, str):
             plan = json.loads(plan)
-        matches, candidates, offers = (
-            max(1.0, part["Plan Rows"]) for part in plan[0]["Plan"]["Plans"]
-        )
-        scanned = min(offers, limit * offers / matches)
-        read = min(candidates, limit * candidates / matches)
-        return candidates + self.INDEX_ROW_COST * read < scanned
+        matches, candidates, offers = (part["Plan Rows"] for part in plan[0]["Plan"]["Plans"])
+        return index_is_cheaper(matches, candidates, offers, limit)
 
     def newest(self, query, match, limit):
         return self._ids(query, match, "", [], limit)
@@ -175,13 +190,11 @@ class PostgresBackend(Backend):
             for above in higher:
                 extra += " AND NOT o.vector @@ %s::tsquery"
                 params.append(above)
-            # The window's rows have their tier, so the tier's share of the offers is known:
-            # walking the newest offers reads wanted / share of them; the index reads every
-            # match of the tier (at least share * offers rows) to keep the newest.
+            # The window's rows have their tier: the tier's share of the offers
             share = density * sum(row.rank == len(match.tiers) - position for row in rows)
             share /= len(rows)
             wanted = needed - len(ordered)
-            walk = share and wanted / share < share * offers
+            walk = walk_is_shorter(share, wanted, offers)
             with self._settings(**(self.WALK if walk else {})):
                 ordered += self._ids(query, match, extra, params, wanted)
             if len(ordered) >= needed or tier is None:
