@@ -132,8 +132,8 @@ class PostgresBackend(Backend):
 
         The planner estimates the number of matches well but not what testing a row costs
         against reading the index: for a word in 1 % of the offers it read the table until
-        it had its matches (86,000 rows, 48 ms) rather than use the index (17 ms). So the
-        choice is made here from its estimates (_index_is_cheaper); the index is then read
+        it had its matches (86,000 rows, 48 ms) rather than use the index (17 ms). When it
+        plans such a scan, its estimates decide (_index_is_cheaper); the index is then read
         alone (the other conditions apart, so that no other index is combined with it)."""
         conditions, params = self._conditions(query, match)
         price = query.price_sql if with_price else "NULL::integer"
@@ -159,17 +159,22 @@ class PostgresBackend(Backend):
         return [Row(*row[:4], kinds=tuple(row[4]), block=row[5], rank=row[6]) for row in found]
 
     def _index_is_cheaper(self, conditions: str, params: list, match, limit: int) -> bool:
-        """index_is_cheaper() with the planner's estimates, from one plan."""
+        """Whether to read the window through the index alone rather than as planned: when
+        the planner's plan does not read the index (a scan of the table, or of another
+        index) and index_is_cheaper() by its estimates, all from one plan."""
         (plan,) = self._fetch(
-            "EXPLAIN (FORMAT JSON) SELECT 1 FROM catalog_offersearch o"
-            f" WHERE {conditions} UNION ALL SELECT 1 FROM catalog_offersearch"
+            "EXPLAIN (FORMAT JSON) (SELECT 1 FROM catalog_offersearch o"
+            f" WHERE {conditions} LIMIT %s) UNION ALL SELECT 1 FROM catalog_offersearch"
             " WHERE vector @@ %s::tsquery UNION ALL SELECT 1 FROM catalog_offersearch",
-            [*params, match.full],
+            [*params, limit, match.full],
         )[0]
         if isinstance(plan, str):
             plan = json.loads(plan)
-        matches, candidates, offers = (part["Plan Rows"] for part in plan[0]["Plan"]["Plans"])
-        return index_is_cheaper(matches, candidates, offers, limit)
+        window, words, table = plan[0]["Plan"]["Plans"]
+        scan = window["Plans"][0]  # under the LIMIT
+        if scan["Node Type"] == "Bitmap Heap Scan":
+            return False  # the planner reads the index already (with the other indexes)
+        return index_is_cheaper(scan["Plan Rows"], words["Plan Rows"], table["Plan Rows"], limit)
 
     def newest(self, query, match, limit):
         return self._ids(query, match, "", [], limit)
