@@ -2,6 +2,7 @@
 the last unit is sold once, a control shows the race without the guard, carts spanning
 shops never deadlock, and a double submission places one order."""
 
+import contextlib
 import threading
 import uuid
 
@@ -95,13 +96,17 @@ def test_32_buyers_checking_out_the_last_unit_make_exactly_one_order(last_unit):
 def test_control_without_the_guard_the_race_oversells(last_unit, monkeypatch):
     offer, buyers = last_unit
 
-    def unguarded_reserve(*, offer_id, quantity):  # read, think, write: the classic race
-        import time
+    # Read, think, write: the classic race. The buyers reach this point one after the other
+    # (the checkout before it is Python, one thread at a time), so two of them are made to
+    # read before either writes, as two servers would; a sleep here made the control flaky.
+    both_read = threading.Barrier(2, timeout=5)
 
+    def unguarded_reserve(*, offer_id, quantity):
         stock = Offer.objects.get(pk=offer_id).stock
         if stock < quantity:
             raise OutOfStock()
-        time.sleep(0.02)
+        with contextlib.suppress(threading.BrokenBarrierError):  # a late reader, alone
+            both_read.wait()
         Offer.objects.filter(pk=offer_id).update(stock=stock - quantity)
 
     monkeypatch.setattr(placement, "stock_reserve", unguarded_reserve)
