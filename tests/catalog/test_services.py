@@ -1,3 +1,4 @@
+import contextlib
 import threading
 from datetime import timedelta
 from decimal import Decimal
@@ -186,6 +187,7 @@ def test_a_question_is_stored_and_emailed_to_the_shop(marketplace, run_on_commit
 
 def _race(offer_id, buyers, guarded):
     barrier = threading.Barrier(buyers)
+    both_read = threading.Barrier(2, timeout=5)  # the control: two read before either writes
     results = []
 
     def buy():
@@ -200,9 +202,8 @@ def _race(offer_id, buyers, guarded):
                     stock = Offer.objects.get(pk=offer_id).stock
                     if stock < 1:
                         raise services.OutOfStock()
-                    import time
-
-                    time.sleep(0.01)
+                    with contextlib.suppress(threading.BrokenBarrierError):
+                        both_read.wait()
                     Offer.objects.filter(pk=offer_id).update(stock=stock - 1)
             results.append("ok")
         except services.OutOfStock:
