@@ -785,3 +785,20 @@ def test_postgres_windows_through_the_index_or_the_table_agree(
 
     assert results[0] == results[1]
     assert sorted(results[0][0]) == ["Lampe 1", "Lampe 2", "Lampe 3", "Lampe 4"]
+
+
+@pytest.mark.postgres_only
+def test_postgres_window_keeps_the_planners_plan_when_its_plan_has_another_shape(
+    marketplace, offer_for, monkeypatch
+):
+    offer_for("Lampe torche")
+    fetch = search.offers.PostgresBackend._fetch
+
+    def odd_plan(self, sql, params):
+        if sql.startswith("EXPLAIN"):
+            return [([{"Plan": {"Node Type": "Result"}}],)]
+        return fetch(self, sql, params)
+
+    monkeypatch.setattr(search.offers.PostgresBackend, "_fetch", odd_plan)
+
+    assert found(marketplace, "lampe ") == ["Lampe torche"]

@@ -170,11 +170,15 @@ class PostgresBackend(Backend):
         )[0]
         if isinstance(plan, str):
             plan = json.loads(plan)
-        window, words, table = plan[0]["Plan"]["Plans"]
-        scan = window["Plans"][0]  # under the LIMIT
+        try:
+            window, words, table = plan[0]["Plan"]["Plans"]
+            scan = window["Plans"][0]  # under the LIMIT
+            estimates = (scan["Plan Rows"], words["Plan Rows"], table["Plan Rows"])
+        except (KeyError, IndexError, TypeError, ValueError):  # a plan of another shape
+            return False
         if scan["Node Type"] == "Bitmap Heap Scan":
             return False  # the planner reads the index already (with the other indexes)
-        return index_is_cheaper(scan["Plan Rows"], words["Plan Rows"], table["Plan Rows"], limit)
+        return index_is_cheaper(*estimates, limit)
 
     def newest(self, query, match, limit):
         return self._ids(query, match, "", [], limit)
