@@ -274,6 +274,9 @@ class PostgresBackend(Backend):
                 if query.filters.on_promotion and not promoted:
                     continue
                 found += self._price_walk(query, match, promoted, descending, limit, bound)
+                if len(found) >= limit:  # the next walk need not pass the limit-th price
+                    prices = sorted(price for _pk, price in found)
+                    bound = prices[-limit] if descending else prices[limit - 1]
         sign = -1 if descending else 1
         found.sort(key=lambda item: (sign * item[1], sign * item[0]))
         return [pk for pk, _price in found[:limit]]
