@@ -115,19 +115,7 @@ def search_offers(
         page = max(1, min(_as_int(page), pages))
         offset = (page - 1) * per_page
         needed = min(offset + per_page, total)  # the pages stop at COUNT_CAP
-        if not rows:
-            ordered = []
-        elif sort == "newest":
-            ordered = [row.id for row in rows]
-            if not exact and not backend.newest_first:
-                ordered = backend.newest(query_, match, needed)
-        elif sort == "relevance":
-            ordered = backend.relevance(query_, match, rows, needed, exact=exact)
-        elif exact:
-            ordered = _by_price(rows, descending=sort == "price_desc")
-        else:
-            descending = sort == "price_desc"
-            ordered = backend.price_order(query_, match, rows, descending=descending, limit=needed)
+        ordered = _ordered(backend, query_, match, rows, sort, exact=exact, needed=needed)
     return SearchResult(
         offers=_load_offers(marketplace, ordered[offset:needed], using),
         total=total,
@@ -136,6 +124,22 @@ def search_offers(
         facets=_facets(backend, rows, using),
         total_is_exact=exact,
     )
+
+
+def _ordered(backend: Backend, query, match, rows: list[Row], sort: str, *, exact, needed):
+    """The result's ids in `sort` order, the first `needed` at least (`rows`: the window,
+    the whole result when `exact`)."""
+    if not rows:
+        return []
+    if sort == "newest":
+        if exact or backend.newest_first:
+            return [row.id for row in rows]
+        return backend.newest(query, match, needed)
+    if sort == "relevance":
+        return backend.relevance(query, match, rows, needed, exact=exact)
+    if exact:
+        return _by_price(rows, descending=sort == "price_desc")
+    return backend.price_order(query, match, rows, descending=sort == "price_desc", limit=needed)
 
 
 def _as_int(value) -> int:
