@@ -775,16 +775,39 @@ def test_postgres_windows_through_the_index_or_the_table_agree(
     filters = SearchFilters(
         category_id=category.pk, min_price_cents=1200, max_price_cents=3000, in_stock=True
     )
-    results = []
+    results, through_the_index = [], []
     for cheaper in (True, False):
         monkeypatch.setattr(
             search.offers.PostgresBackend, "_index_is_cheaper", lambda *args, c=cheaper: c
         )
-        result = search_offers(marketplace=marketplace, query="lampe", filters=filters, sort=sort)
+        with CaptureQueriesContext(connection) as captured:
+            result = search_offers(
+                marketplace=marketplace, query="lampe", filters=filters, sort=sort
+            )
         results.append((titles(result), result.total, result.facets))
+        through_the_index.append(any("OFFSET 0) AS o" in q["sql"] for q in captured))
 
+    assert through_the_index == [True, False]  # the choice decides the window's statement
     assert results[0] == results[1]
     assert sorted(results[0][0]) == ["Lampe 1", "Lampe 2", "Lampe 3", "Lampe 4"]
+
+
+@pytest.mark.postgres_only
+def test_postgres_a_tier_walks_the_newest_offers_when_the_rule_says_so(
+    marketplace, offer_for, monkeypatch
+):
+    monkeypatch.setattr(search.offers, "COUNT_CAP", 2)  # a capped result: tier by tier
+    for number in range(4):
+        offer_for(f"Lampe {number}")
+    walked = []
+    for shorter in (True, False):
+        monkeypatch.setattr(search.postgres, "walk_is_shorter", lambda *args, s=shorter: s)
+        with CaptureQueriesContext(connection) as captured:
+            result = search_offers(marketplace=marketplace, query="lampe ")
+        assert titles(result) == ["Lampe 3", "Lampe 2"]  # newest first either way
+        walked.append(any("'enable_bitmapscan', 'off'" in q["sql"] for q in captured))
+
+    assert walked == [True, False]
 
 
 @pytest.mark.postgres_only
