@@ -100,11 +100,13 @@ class Product(models.Model):
     """What is sold. With a GTIN it is shared by every shop that sells it on the marketplace;
     without one it belongs to the shop that created it."""
 
+    # No index of its own: the unique (marketplace, gtin) leads with it (see Offer.shop).
     marketplace = models.ForeignKey(
         "marketplaces.Marketplace",
         on_delete=models.CASCADE,
         related_name="products",
         verbose_name=_("marketplace"),
+        db_index=False,
     )
     title = models.CharField(_("title"), max_length=255)
     description = models.TextField(_("description"), blank=True)
@@ -204,8 +206,14 @@ class Offer(models.Model):
         related_name="offers",
         verbose_name=_("marketplace"),
     )
+    # No index of its own: the unique (shop, sku) leads with it. With both, the planner
+    # could probe the shop's index for each SKU of an import (docs/performance.md).
     shop = models.ForeignKey(
-        "shops.Shop", on_delete=models.CASCADE, related_name="offers", verbose_name=_("shop")
+        "shops.Shop",
+        on_delete=models.CASCADE,
+        related_name="offers",
+        verbose_name=_("shop"),
+        db_index=False,
     )
     product = models.ForeignKey(
         Product, on_delete=models.PROTECT, related_name="offers", verbose_name=_("product")
