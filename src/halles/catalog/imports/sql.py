@@ -76,8 +76,9 @@ class Reader:
                 f" = {offer}.{quoted_column(Offer, 'product_id')}"
             )
         # PostgreSQL locks the rows in primary-key order. SQLite needs no lock (a write
-        # transaction excludes other writers) and no ORDER BY, with which its planner scans
-        # all the shop's offers by the shop_id index instead of using (shop_id, sku).
+        # transaction excludes other writers) and no ORDER BY, with which its planner scanned
+        # all the shop's offers by the shop_id index (dropped since, migration 0009) instead
+        # of using (shop_id, sku).
         lock = ""
         if connection.features.has_select_for_update_of:
             lock = f" ORDER BY {offer}.{quoted_column(Offer, 'id')} FOR UPDATE OF {offer}"
