@@ -19,16 +19,16 @@ search_index = importlib.import_module("halles.catalog.migrations.0003_search_in
 
 # (letter, replacement): the translate('øØđĐłŁðÐħĦı', 'ooddllddhhi') of migration 0003
 SINGLE_LETTERS = list(zip("øØđĐłŁðÐħĦı", "ooddllddhhi", strict=True))
-TRANSLATE = "translate(\n      replace("
+_TRANSLATE_START = "translate(\n      replace("
 _TRANSLATE_END = "'Þ', 'th'),\n      'øØđĐłŁðÐħĦı', 'ooddllddhhi'),"
 
 
 def fold_function() -> str:
     fold = search_index.PG_FOLD
-    assert fold.count(TRANSLATE) == 1 and fold.count(_TRANSLATE_END) == 1, "0003's fold changed"
+    assert fold.count(_TRANSLATE_START) == 1 and fold.count(_TRANSLATE_END) == 1, "0003's fold changed"
     opening = "replace(" * len(SINGLE_LETTERS)
     closing = "".join(f" '{letter}', '{plain}')," for letter, plain in SINGLE_LETTERS)
-    fold = fold.replace(TRANSLATE, f"{opening}\n      replace(")
+    fold = fold.replace(_TRANSLATE_START, f"{opening}\n      replace(")
     return fold.replace(_TRANSLATE_END, f"'Þ', 'th'),\n     {closing}")
 
 
